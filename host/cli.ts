@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// argv → a command; nothing else lives here.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { parsePositiveDuration } from './duration.js';
+import { PassthruError, UsageError } from './errors.js';
+import { createLogger, type LogLevel } from './log.js';
+import { DEFAULT_CONFIG, PACKAGE_ROOT } from './paths.js';
+import { runCheck } from './commands/check.js';
+import { runServe } from './commands/serve.js';
+
+const version = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** Until `-w` worker processes exist (a later issue), one process serves everything. */
+const MAX_WORKERS = 1;
+
+function withConfig<T>(y: Argv<T>) {
+  return y
+    .option('c', { alias: 'config', type: 'string', describe: 'config file (v0.2.0 JSON)', default: DEFAULT_CONFIG, defaultDescription: 'the bundled config/default.json', requiresArg: true })
+    .option('plugin', { type: 'string', array: true, describe: 'detector .wasm to load (repeatable); replaces a bundled detector of the same protocol', default: [] as string[], requiresArg: true });
+}
+
+function withServe<T>(y: Argv<T>) {
+  return withConfig(y)
+    .option('t', { alias: 'timeout', type: 'string', describe: 'detection timeout from accept, a Go duration (5s, 500ms, 1m30s); then the CATCHALL protocol applies', default: '5s', requiresArg: true })
+    .option('w', { alias: 'workers', type: 'string', describe: 'worker processes (not yet implemented: only 1 is accepted)', default: '1', requiresArg: true })
+    .option('log-level', { type: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' });
+}
+
+function parseWorkers(text: string): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`-w: "${text}" is not a whole number`);
+  const n = Number(text);
+  if (n < 1) throw new UsageError('-w: at least 1 worker is needed');
+  if (n > MAX_WORKERS) throw new UsageError(`-w ${n}: worker processes are not implemented yet; only -w 1 is accepted`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  await yargs(argv)
+    .scriptName('passthru')
+    .usage('$0 [-c FILE] [-t TIMEOUT] [-w N] [--plugin FILE.wasm]...\n\nListens on every server address of the config, sniffs each connection\'s first bytes with the loaded detectors, and forwards or rejects it by the config\'s rules.')
+    .command(
+      '$0',
+      'run the proxy',
+      (y) => withServe(y),
+      async (args) => {
+        const log = createLogger(args['log-level'] as LogLevel);
+        const timeoutMs = parsePositiveDuration(args.t, '-t');
+        parseWorkers(args.w);
+        exitCode = await runServe({ configFile: args.c, plugins: args.plugin, timeoutMs }, log);
+      },
+    )
+    .command(
+      'check',
+      'validate the config and plugins, print a summary, exit 0 or 1 without listening',
+      (y) => withConfig(y),
+      async (args) => {
+        exitCode = await runCheck({ configFile: args.c, plugins: args.plugin }, process.stdout);
+      },
+    )
+    .strict()
+    .version(version)
+    .alias('h', 'help')
+    .alias('version', 'V')
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    })
+    .parseAsync();
+  return exitCode;
+}
+
+main(hideBin(process.argv)).then(
+  (code) => {
+    if (code !== 0) process.exit(code);
+  },
+  (err: unknown) => {
+    if (err instanceof PassthruError) {
+      process.stderr.write(`passthru: ${err.message}\n`);
+      if (err instanceof UsageError) process.stderr.write('Run passthru --help for usage.\n');
+      process.exit(err instanceof UsageError ? 2 : 1);
+    }
+    process.stderr.write(`passthru: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

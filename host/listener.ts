@@ -1,0 +1,70 @@
+// One listening socket per server address of the config; hands each accepted client to a Connection.
+import net from 'node:net';
+import type { HostPort } from './config/model.js';
+import { Connection } from './connection.js';
+import { ListenError } from './errors.js';
+import type { ServerRuntime } from './server-runtime.js';
+
+export class Listener {
+  private readonly server: net.Server;
+  private readonly connections = new Set<Connection>();
+
+  constructor(
+    readonly listen: HostPort,
+    private runtime: ServerRuntime,
+  ) {
+    // allowHalfOpen: a client's FIN must reach the backend as a FIN, not close our side.
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, this.onConnection);
+  }
+
+  get address(): string {
+    return this.runtime.address;
+  }
+
+  /** The port actually bound (differs from the config when it says port 0). */
+  get port(): number {
+    const a = this.server.address();
+    return a && typeof a === 'object' ? a.port : this.listen.port;
+  }
+
+  /** New connections use `rt`; connections already open keep the runtime they started with. */
+  swap(rt: ServerRuntime): void {
+    this.runtime = rt;
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        reject(new ListenError(this.runtime.address, err.code ? `${err.code} (${err.message})` : err.message, { cause: err }));
+      };
+      this.server.once('error', onError);
+      // An empty host (":8443") means every interface, as in Go.
+      const host = this.listen.host === '' ? undefined : this.listen.host;
+      this.server.listen({ host, port: this.listen.port }, () => {
+        this.server.off('error', onError);
+        this.server.on('error', (err) => this.runtime.log.error({ err, listener: this.address }, 'listener error'));
+        resolve();
+      });
+    });
+  }
+
+  /** Stops accepting; with `abort`, also destroys every open connection. */
+  async stop(abort = false): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (abort) {
+      for (const c of this.connections) c.abort();
+      this.runtime.deadlines.clear();
+    }
+    await closed;
+  }
+
+  private readonly onConnection = (socket: net.Socket): void => {
+    const c = new Connection(socket, this.runtime, this.onConnectionEnd);
+    this.connections.add(c);
+    c.start();
+  };
+
+  private readonly onConnectionEnd = (c: Connection): void => {
+    this.connections.delete(c);
+  };
+}

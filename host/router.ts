@@ -1,0 +1,148 @@
+// Picks the rule for a connection. Rules are compiled once per config so that a lookup is a few
+// map hits: the detector's keys in order, for each the exact rule then the most specific wildcard,
+// then the protocol's CATCHALL rule, then the CATCHALL protocol, else REJECT.
+import type { Action, HostPort, ServerConfig } from './config/model.js';
+import type { KeyKind } from './plugin/metadata.js';
+
+export const CATCHALL = 'CATCHALL';
+
+export interface Route {
+  action: Action;
+  /** Backend for FORWARD. */
+  to?: HostPort;
+  /** `to_addr` as written, for logs. */
+  toAddr?: string;
+  /** Protocol section that supplied the rule (`CATCHALL` for the fallback protocol, '' when none). */
+  protocol: string;
+  /** Rule key as written in the config. */
+  rule: string;
+}
+
+/** Applies when nothing in the config does: the original closes such connections. */
+export const IMPLICIT_REJECT: Route = Object.freeze({ action: 'REJECT', protocol: '', rule: '(no rule)' });
+
+/** Lower-case ASCII and one trailing dot removed: DNS names compare case-insensitively. */
+export function normalizeHostname(name: string): string {
+  const lower = name.toLowerCase();
+  return lower.endsWith('.') ? lower.slice(0, -1) : lower;
+}
+
+export interface RouterWarning {
+  path: string;
+  message: string;
+}
+
+/** The rules of one protocol section of one server. */
+export class ProtocolRoutes {
+  private readonly exact = new Map<string, Route>();
+  /** `NAME .suffix` → rule of `NAME *.suffix`. */
+  private readonly wildcard = new Map<string, Route>();
+  catchall: Route | undefined;
+
+  constructor(
+    readonly protocol: string,
+    private readonly keyKinds: Readonly<Record<string, KeyKind>> | undefined,
+  ) {}
+
+  add(key: string, route: Route, path: string, warn: (w: RouterWarning) => void): void {
+    if (key === CATCHALL) {
+      this.catchall = route;
+      return;
+    }
+    const space = key.indexOf(' ');
+    if (space < 0) {
+      this.exact.set(key, route);
+      return;
+    }
+    const name = key.slice(0, space);
+    let value = key.slice(space + 1);
+    let table = this.exact;
+    if (this.isHostname(name)) {
+      value = normalizeHostname(value);
+      if (value.startsWith('*.') && value.length > 2) {
+        table = this.wildcard;
+        value = value.slice(1);
+      }
+    }
+    const compiled = `${name} ${value}`;
+    if (table.has(compiled)) {
+      warn({ path, message: `rule duplicates an earlier rule for "${name} ${table === this.wildcard ? '*' : ''}${value}" (host names ignore case); the first one in the file applies` });
+      return;
+    }
+    table.set(compiled, route);
+  }
+
+  /** The rule for the first key that has one, or undefined (then CATCHALL rules apply). */
+  lookup(keys: readonly string[]): Route | undefined {
+    for (const key of keys) {
+      const space = key.indexOf(' ');
+      if (space < 0) {
+        const r = this.exact.get(key);
+        if (r) return r;
+        continue;
+      }
+      const name = key.slice(0, space);
+      if (!this.isHostname(name)) {
+        const r = this.exact.get(key);
+        if (r) return r;
+        continue;
+      }
+      const value = normalizeHostname(key.slice(space + 1));
+      const prefix = key.slice(0, space + 1);
+      const r = this.exact.get(prefix + value);
+      if (r) return r;
+      if (this.wildcard.size === 0) continue;
+      // Longest suffix first: the most specific wildcard wins. A dot at index 0 is not a label boundary.
+      for (let dot = value.indexOf('.', 1); dot > 0; dot = value.indexOf('.', dot + 1)) {
+        const w = this.wildcard.get(prefix + value.slice(dot));
+        if (w) return w;
+      }
+    }
+    return undefined;
+  }
+
+  private isHostname(name: string): boolean {
+    return this.keyKinds?.[name] === 'hostname';
+  }
+}
+
+/** Routing for one listening server. */
+export class ServerRouter {
+  /** Detection order: the config's protocol sections except CATCHALL, in file order. */
+  readonly protocols: ProtocolRoutes[] = [];
+  /** The CATCHALL protocol's rule, or REJECT when the config has none. */
+  fallback: Route = IMPLICIT_REJECT;
+
+  /** The rule for a connection the detector of `p` matched with `keys`. */
+  route(p: ProtocolRoutes, keys: readonly string[]): Route {
+    return p.lookup(keys) ?? p.catchall ?? this.fallback;
+  }
+}
+
+export function compileServer(
+  server: ServerConfig,
+  keyKindsOf: (protocol: string) => Readonly<Record<string, KeyKind>> | undefined,
+  warn: (w: RouterWarning) => void = () => {},
+): ServerRouter {
+  const router = new ServerRouter();
+  for (const section of server.protocols) {
+    if (section.name === CATCHALL) {
+      const rule = section.rules.find((r) => r.key === CATCHALL);
+      if (rule) router.fallback = toRoute(CATCHALL, rule);
+      continue;
+    }
+    const routes = new ProtocolRoutes(section.name, keyKindsOf(section.name));
+    for (const rule of section.rules) routes.add(rule.key, toRoute(section.name, rule), rule.path, warn);
+    router.protocols.push(routes);
+  }
+  return router;
+}
+
+function toRoute(protocol: string, rule: ServerConfig['protocols'][number]['rules'][number]): Route {
+  const route: Route = { action: rule.action, protocol, rule: rule.key };
+  if (rule.action === 'FORWARD' && rule.to) {
+    route.to = rule.to;
+    if (rule.toAddr !== undefined) route.toAddr = rule.toAddr;
+  }
+  return route;
+}

@@ -1,0 +1,53 @@
+// Everything one listening server needs per connection, compiled once from the config and the
+// loaded detectors. A value: a reload builds a new one and the listener swaps it in.
+import type { ServerConfig } from './config/model.js';
+import { DeadlineQueue } from './deadline-queue.js';
+import type { ForwardOptions } from './forwarder.js';
+import type { Logger } from './log.js';
+import type { DetectorSet } from './plugin/registry.js';
+import { compileServer, type RouterWarning, type ServerRouter } from './router.js';
+import type { Candidate } from './sniffer.js';
+
+export interface RuntimeOptions {
+  /** Detection timeout from accept, ms (`-t`). */
+  timeoutMs: number;
+  windowCap: number;
+  connectTimeoutMs: number;
+}
+
+export interface ServerRuntime extends ForwardOptions {
+  address: string;
+  router: ServerRouter;
+  candidates: Candidate[];
+  windowCap: number;
+  deadlines: DeadlineQueue;
+  log: Logger;
+}
+
+export function buildServerRuntime(
+  server: ServerConfig,
+  detectors: DetectorSet,
+  options: RuntimeOptions,
+  log: Logger,
+  warn: (w: RouterWarning) => void,
+): ServerRuntime {
+  const router = compileServer(server, (p) => detectors.byProtocol.get(p)?.meta.keys, warn);
+  const candidates: Candidate[] = router.protocols.map((routes) => {
+    const detector = detectors.byProtocol.get(routes.protocol);
+    // checkProtocols() refuses such configs before this point; reaching it is a bug.
+    if (!detector) throw new Error(`internal: no detector for protocol ${routes.protocol}`);
+    return { routes, detector };
+  });
+  return {
+    address: server.address,
+    router,
+    candidates,
+    windowCap: options.windowCap,
+    connectTimeoutMs: options.connectTimeoutMs,
+    deadlines: new DeadlineQueue(options.timeoutMs),
+    log,
+    onBackpressure: log.isLevelEnabled('debug')
+      ? (direction, queuedBytes) => log.debug({ event: 'backpressure', listener: server.address, direction, queued: queuedBytes }, 'paused reading: the other side is slow')
+      : undefined,
+  };
+}
