@@ -10,6 +10,7 @@ import { createLogger, type LogLevel } from './log.js';
 import { DEFAULT_CONFIG, PACKAGE_ROOT } from './paths.js';
 import { runCheck } from './commands/check.js';
 import { runServe } from './commands/serve.js';
+import { DEFAULT_FUEL, DEFAULT_MAX_MEMORY_PAGES } from './plugin/loader.js';
 
 const version = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -19,7 +20,9 @@ const MAX_WORKERS = 1;
 function withConfig<T>(y: Argv<T>) {
   return y
     .option('c', { alias: 'config', type: 'string', describe: 'config file (v0.2.0 JSON)', default: DEFAULT_CONFIG, defaultDescription: 'the bundled config/default.json', requiresArg: true })
-    .option('plugin', { type: 'string', array: true, describe: 'detector .wasm to load (repeatable); replaces a bundled detector of the same protocol', default: [] as string[], requiresArg: true });
+    .option('plugin', { type: 'string', array: true, describe: 'detector .wasm to load (repeatable); replaces a bundled detector of the same protocol', default: [] as string[], requiresArg: true })
+    .option('plugin-fuel', { type: 'number', describe: 'fuel budget per detect() call; a call that needs more traps and counts as a strike', default: DEFAULT_FUEL, requiresArg: true })
+    .option('plugin-max-memory', { type: 'number', describe: 'largest memory maximum (64 KiB pages) a detector may declare', default: DEFAULT_MAX_MEMORY_PAGES, requiresArg: true });
 }
 
 function withServe<T>(y: Argv<T>) {
@@ -27,6 +30,16 @@ function withServe<T>(y: Argv<T>) {
     .option('t', { alias: 'timeout', type: 'string', describe: 'detection timeout from accept, a Go duration (5s, 500ms, 1m30s); then the CATCHALL protocol applies', default: '5s', requiresArg: true })
     .option('w', { alias: 'workers', type: 'string', describe: 'worker processes (not yet implemented: only 1 is accepted)', default: '1', requiresArg: true })
     .option('log-level', { type: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' });
+}
+
+function sandboxOptions(args: { 'plugin-fuel': number; 'plugin-max-memory': number }): { fuel: number; maxMemoryPages: number } {
+  const fuel = args['plugin-fuel'];
+  const pages = args['plugin-max-memory'];
+  // 2^31-1: the meter is an i32 global.
+  if (!Number.isInteger(fuel) || fuel < 1 || fuel > 0x7fffffff) throw new UsageError(`--plugin-fuel: ${fuel} is not a whole number from 1 to 2147483647`);
+  // 65536 pages = 4 GiB, the whole 32-bit address space.
+  if (!Number.isInteger(pages) || pages < 1 || pages > 65536) throw new UsageError(`--plugin-max-memory: ${pages} is not a whole number of pages from 1 to 65536`);
+  return { fuel, maxMemoryPages: pages };
 }
 
 function parseWorkers(text: string): number {
@@ -50,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
         const log = createLogger(args['log-level'] as LogLevel);
         const timeoutMs = parsePositiveDuration(args.t, '-t');
         parseWorkers(args.w);
-        exitCode = await runServe({ configFile: args.c, plugins: args.plugin, timeoutMs }, log);
+        exitCode = await runServe({ configFile: args.c, plugins: args.plugin, timeoutMs, ...sandboxOptions(args) }, log);
       },
     )
     .command(
@@ -58,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
       'validate the config and plugins, print a summary, exit 0 or 1 without listening',
       (y) => withConfig(y),
       async (args) => {
-        exitCode = await runCheck({ configFile: args.c, plugins: args.plugin }, process.stdout);
+        exitCode = await runCheck({ configFile: args.c, plugins: args.plugin, ...sandboxOptions(args) }, process.stdout);
       },
     )
     .strict()

@@ -14,8 +14,12 @@ import { definedMemories } from './wasm-memory.js';
 
 /** 16 pages = 1 MiB: a 16 KiB window, keys and a parser's scratch fit many times over. */
 export const DEFAULT_MAX_MEMORY_PAGES = 16;
-/** Set when the sandbox issue lands its fuel figures; 0 here means metering is off. */
-export const DEFAULT_FUEL = 0;
+/**
+ * Fuel units per detect() call (one unit per function entry and loop iteration). The bundled TLS
+ * detector spends ~126 on curl's 517-byte ClientHello and a few thousand on a full 16 KiB window;
+ * 1e6 leaves a margin of over 100x while an infinite loop is cut off within ~1-2 ms.
+ */
+export const DEFAULT_FUEL = 1_000_000;
 
 export interface LoadOptions {
   maxMemoryPages?: number;
