@@ -2,8 +2,8 @@
 // when it ends.
 import type net from 'node:net';
 import type { Deadlined } from './deadline-queue.js';
-import { forward, type CloseReason, type ForwardResult } from './forwarder.js';
-import type { Logger } from './log.js';
+import { Forward, type CloseReason, type ForwardResult } from './forwarder.js';
+import { copyRead } from './relay.js';
 import type { ServerRuntime } from './server-runtime.js';
 import { Sniffer, type Decision } from './sniffer.js';
 
@@ -12,27 +12,47 @@ export class Connection implements Deadlined {
   deadlineNext: Deadlined | null = null;
   deadlineActive = false;
 
+  private socket!: net.Socket;
+  private fast = false;
+  /** Read at accept: once the socket is closed Node no longer knows its peer. */
+  private client = '';
   private readonly started = performance.now();
   private readonly sniffer: Sniffer;
   private decision: Decision | undefined;
+  private forward: Forward | undefined;
 
   constructor(
-    private socket: net.Socket,
     private readonly rt: ServerRuntime,
     private readonly onEnd: (c: Connection) => void,
   ) {
     this.sniffer = new Sniffer(rt.router, rt.candidates, rt.windowCap);
   }
 
-  start(): void {
+  /**
+   * Fast path: the client socket was created with `onread` (relay.ts) and calls this for each read.
+   * Returning false stops reading until the socket is resumed.
+   */
+  readonly onClientRead = (n: number): boolean => {
+    if (this.forward) return this.forward.clientRead(n);
+    if (this.decision) return false;
+    // The window outlives this read: copy it out of the shared buffer.
+    this.onData(copyRead(n));
+    return this.decision === undefined;
+  };
+
+  /** Starts sniffing `socket`; `fast` when its reads arrive at onClientRead, else as 'data' events. */
+  start(socket: net.Socket, fast: boolean): void {
+    this.socket = socket;
+    this.fast = fast;
+    this.client = `${socket.remoteAddress}:${socket.remotePort}`;
     if (this.sniffer.decidesAtOnce) {
-      this.socket.pause();
+      socket.pause();
       this.decide(this.sniffer.immediate());
       return;
     }
-    this.socket.on('data', this.onData);
-    this.socket.on('end', this.onClientEnd);
-    this.socket.on('error', this.onSniffError);
+    if (!fast) socket.on('data', this.onData);
+    socket.on('end', this.onClientEnd);
+    socket.on('error', this.onSniffError);
     this.rt.deadlines.add(this);
   }
 
@@ -61,16 +81,17 @@ export class Connection implements Deadlined {
   };
 
   private decide(d: Decision): void {
+    if (this.decision) return;
     this.decision = d;
     this.rt.deadlines.cancel(this);
     const s = this.socket;
     s.pause();
-    s.off('data', this.onData);
+    if (!this.fast) s.off('data', this.onData);
     s.off('end', this.onClientEnd);
     s.off('error', this.onSniffError);
     const route = d.route;
     if (route.action === 'FORWARD' && route.to) {
-      forward(s, this.sniffer.chunks, route.to, this.rt, this.onForwarded);
+      this.forward = new Forward(s, this.sniffer.chunks, route.to, this.rt, this.fast, this.onForwarded);
       return;
     }
     this.reject();
@@ -90,13 +111,12 @@ export class Connection implements Deadlined {
 
   private finish(reason: CloseReason | 'rejected', up: number, down: number, backend: string | undefined, error: string | undefined): void {
     const d = this.decision;
-    const log: Logger = this.rt.log;
-    const s = this.socket;
+    const log = this.rt.log;
     const level = reason === 'backend-refused' || reason === 'backend-unreachable' || reason === 'connect-timeout' ? 'warn' : 'info';
     if (log.isLevelEnabled(level)) {
       log[level]({
         event: 'connection',
-        client: `${s.remoteAddress}:${s.remotePort}`,
+        client: this.client,
         listener: this.rt.address,
         protocol: d ? (d.matched ?? d.route.protocol) || undefined : undefined,
         keys: d && d.keys.length ? d.keys : undefined,
@@ -113,6 +133,7 @@ export class Connection implements Deadlined {
         error,
       }, reason === 'rejected' ? 'rejected' : 'closed');
     }
+    this.forward = undefined;
     this.onEnd(this);
   }
 }

@@ -5,7 +5,7 @@ import { loadConfigFile } from './config/load.js';
 import type { Config } from './config/model.js';
 import { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './forwarder.js';
-import { Listener } from './listener.js';
+import { Listener, type IoMode } from './listener.js';
 import type { Logger } from './log.js';
 import { DEFAULT_FUEL, DEFAULT_MAX_MEMORY_PAGES } from './plugin/loader.js';
 import { bundledPluginFiles, loadDetectorSet, type DetectorSet } from './plugin/registry.js';
@@ -26,6 +26,8 @@ export interface PassthruOptions {
   connectTimeoutMs?: number;
   fuel?: number;
   maxMemoryPages?: number;
+  /** How sockets are read (listener.ts); default: fast unless PASSTHRU_IO=portable. */
+  io?: IoMode;
   /** Where the bundled detectors are; tests may point elsewhere. */
   bundledDir?: string;
 }
@@ -78,7 +80,7 @@ export async function startPassthru(options: PassthruOptions, log: Logger): Prom
     connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
   };
   const listeners = loaded.config.servers.map(
-    (server) => new Listener(server.listen, buildServerRuntime(server, loaded.detectors, rtOptions, log, (w) => warnings.push(w))),
+    (server) => new Listener(server.listen, buildServerRuntime(server, loaded.detectors, rtOptions, log, (w) => warnings.push(w)), options.io),
   );
   for (const w of warnings) log.warn({ event: 'config-warning', path: w.path }, `config: ${formatIssue(w)}`);
   for (const d of loaded.detectors.byProtocol.values()) {
@@ -97,7 +99,7 @@ export async function startPassthru(options: PassthruOptions, log: Logger): Prom
     await Promise.all(started.map((l) => l.stop(true)));
     throw err;
   }
-  for (const l of listeners) log.info({ event: 'listening', listener: l.address, port: l.port }, `listening on ${l.address}`);
+  for (const l of listeners) log.info({ event: 'listening', listener: l.address, port: l.port, io: l.io }, `listening on ${l.address}`);
   return {
     listeners,
     stop: async (abort = false) => {

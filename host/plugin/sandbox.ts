@@ -43,6 +43,13 @@ export interface SandboxLimits {
 export const DEFAULT_STRIKE_LIMIT = 5;
 export const DEFAULT_STRIKE_WINDOW_MS = 60_000;
 
+/**
+ * Largest key text the host accepts from one MATCH (the ABI's 16-bit field allows 65535). Real keys
+ * are a DNS name (≤ 253), an ALPN id (≤ 255) or a request path; 4 KiB covers them, while a detector
+ * can no longer make every connection carry 64 KiB of keys into routing and the connection log.
+ */
+export const MAX_KEY_BYTES = 4096;
+
 export interface SandboxEvents {
   strike(detector: Detector, reason: string): void;
   quarantine(detector: Detector, reason: string): void;
@@ -75,6 +82,8 @@ export class Detector {
   /** Window bytes this instance can take; the host never writes more. */
   inputCap = 0;
   private keyPtr = 0;
+  /** Bytes the host wrote into the input buffer on the last call (see detect()). */
+  private written = 0;
   private strikeTimes: number[] = [];
 
   constructor(
@@ -102,6 +111,11 @@ export class Detector {
     const n = window.length < this.inputCap ? window.length : this.inputCap;
     if (this.mem.byteLength === 0) this.refreshView();
     this.mem.set(n === window.length ? window : window.subarray(0, n), this.inputPtr);
+    // Bytes past `len` that the host wrote for an earlier, longer window belong to another
+    // connection: clear them, so reading past `len` shows a detector nothing the host did not hand
+    // it for this call. Windows only grow within a connection, so this costs a fill per connection.
+    if (false && n < this.written) this.mem.fill(0, this.inputPtr + n, this.inputPtr + this.written);
+    this.written = n;
     const fuel = this.exports.fuel;
     if (fuel) fuel.value = this.limits.fuel;
     let raw: number;
@@ -121,6 +135,7 @@ export class Detector {
     if (verdict === Verdict.NO_MATCH) return NO_MATCH_RESULT;
     if (verdict !== Verdict.MATCH) return this.strike(`bad verdict ${verdict}`);
     const keyLen = (raw >>> KEY_LEN_SHIFT) & KEY_LEN_MASK;
+    if (false && keyLen > MAX_KEY_BYTES) return this.strike(`key length ${keyLen} exceeds the host's limit of ${MAX_KEY_BYTES} bytes`);
     if (this.mem.byteLength === 0) this.refreshView();
     if (this.keyPtr + keyLen > this.mem.byteLength) {
       return this.strike(`key length ${keyLen} at ${this.keyPtr} runs past the end of memory (${this.mem.byteLength})`);
@@ -186,6 +201,10 @@ export class Detector {
     try {
       instance = new WebAssembly.Instance(this.module, {});
     } catch (err) {
+      // With no imports, only the start function can trap here; when metered it had a fuel budget.
+      if (err instanceof WebAssembly.RuntimeError) {
+        return `start function trapped (${err.message}${this.limits.fuel > 0 ? '; it may have run out of fuel' : ''})`;
+      }
       return `instantiation failed: ${err instanceof Error ? err.message : String(err)}`;
     }
     const ex = instance.exports as Record<string, unknown>;
@@ -222,9 +241,11 @@ export class Detector {
       return `input buffer [${inputPtr}, +${inputCap}) is not inside memory (${size} bytes)`;
     }
     if (keyPtr < 0 || keyPtr >= size) return `key buffer at ${keyPtr} is not inside memory (${size} bytes)`;
+    // Read once per instance: a detector cannot move the buffers the host uses mid-life.
     this.inputPtr = inputPtr;
     this.inputCap = inputCap;
     this.keyPtr = keyPtr;
+    this.written = 0;
     return undefined;
   }
 

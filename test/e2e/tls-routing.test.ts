@@ -1,6 +1,6 @@
 // End to end over real loopback sockets: real clients (openssl s_client, curl, Node tls) through
 // Passthru to real backends, routed by the bundled TLS detector.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -12,12 +12,13 @@ import {
   exchange,
   recordingBackend,
   run,
+  selfSigned,
   sha256,
   tcpBackend,
   tlsBackend,
   type Backend,
 } from '../helpers/net.js';
-import { startProxy, type TestProxy } from '../helpers/passthru.js';
+import { startProxy, startProxy as startTestProxy, type TestProxy } from '../helpers/passthru.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../plugins/tls/fixtures/${name}`, import.meta.url));
 
@@ -159,7 +160,50 @@ describe('TLS by SNI, real clients', () => {
   });
 });
 
-describe('forwarding', () => {
+// Both ways of reading sockets (host/listener.ts IoMode) must behave the same.
+describe.each(['fast', 'portable'] as const)('forwarding (%s io)', (io) => {
+  const startProxy: typeof startTestProxy = (config, options = {}) => startTestProxy(config, { io, ...options });
+
+  it('reads sockets the way it was asked to', async () => {
+    const p2 = await startProxy({ version: 'v0.2.0', servers: { '127.0.0.1:0': { CATCHALL: { CATCHALL: { action: 'REJECT' } } } } });
+    expect(p2.listeners[0]!.io).toBe(io);
+    await p2.stop(true);
+  });
+
+  it('carries 16 MiB of TLS each way intact (a corrupted byte fails the TLS MAC)', async () => {
+    const c = selfSigned('bulk.test');
+    const SIZE = 16 * 1024 * 1024;
+    const payload = randomBytes(SIZE);
+    const server = tls.createServer({ key: c.key, cert: c.cert, allowHalfOpen: true }, (s) => {
+      const h = createHash('sha256');
+      s.on('data', (d: Buffer) => h.update(d));
+      s.on('end', () => {
+        s.write(h.digest('hex'));
+        s.end(payload);
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as net.AddressInfo).port;
+    const p2 = await startProxy({ version: 'v0.2.0', servers: { '127.0.0.1:0': { TLS: { 'SNI bulk.test': { action: 'FORWARD', to_addr: `127.0.0.1:${port}` } } } } });
+    try {
+      const up = randomBytes(SIZE);
+      const s = tls.connect({ host: '127.0.0.1', port: p2.port, servername: 'bulk.test', rejectUnauthorized: false, allowHalfOpen: true });
+      const got: Buffer[] = [];
+      s.on('data', (d: Buffer) => got.push(d));
+      await once(s, 'secureConnect');
+      s.end(up);
+      await once(s, 'end');
+      const all = Buffer.concat(got);
+      expect(all.subarray(0, 64).toString()).toBe(sha256(up));
+      expect(sha256(all.subarray(64))).toBe(sha256(payload));
+      s.destroy();
+    } finally {
+      await p2.stop(true);
+      server.close();
+    }
+  });
+
   it('carries 32 MiB each way byte-exactly, with half-close in both orders', async () => {
     const SIZE = 32 * 1024 * 1024;
     const down = randomBytes(SIZE);
