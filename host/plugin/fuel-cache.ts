@@ -5,6 +5,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { FUEL_INSTRUMENTER_VERSION, instrumentFuel, looksInstrumented } from './fuel.js';
 
 export interface FuelCacheOptions {
@@ -39,7 +41,7 @@ export function cacheKey(wasm: Uint8Array): string {
  */
 export async function getInstrumented(wasm: Uint8Array, options: FuelCacheOptions = {}): Promise<Uint8Array<ArrayBuffer>> {
   const dir = options.dir === undefined ? defaultCacheDir() : options.dir;
-  const instrument = options.instrument ?? instrumentFuel;
+  const instrument = options.instrument ?? instrumentOffThread;
   const file = dir ? join(dir, cacheKey(wasm)) : null;
 
   if (file) {
@@ -64,4 +66,27 @@ async function writeAtomically(dir: string, file: string, data: Uint8Array): Pro
   } catch {
     await unlink(tmp).catch(() => undefined);
   }
+}
+
+/**
+ * instrumentFuel() in a child process, so the proxy does not keep binaryen's memory for its
+ * lifetime. From the TypeScript sources (tests), where no compiled child entry exists, in-process.
+ */
+export function instrumentOffThread(wasm: Uint8Array): Promise<Uint8Array> {
+  if (import.meta.url.endsWith('.ts')) return instrumentFuel(wasm);
+  const entry = fileURLToPath(new URL('./fuel-worker.js', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [entry], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code === 0) resolve(new Uint8Array(Buffer.concat(out)));
+      // The reason is binaryen's or ours, already bounded by instrumentFuel.
+      else reject(new Error(Buffer.concat(err).toString().slice(0, 1000) || `instrumentation exited with code ${code}`));
+    });
+    child.stdin.end(wasm);
+  });
 }
