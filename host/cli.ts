@@ -9,6 +9,7 @@ import { PassthruError, UsageError } from './errors.js';
 import { createLogger, type LogLevel } from './log.js';
 import { DEFAULT_CONFIG, PACKAGE_ROOT } from './paths.js';
 import { runCheck } from './commands/check.js';
+import { runPluginInspect } from './commands/plugin-inspect.js';
 import { runServe } from './commands/serve.js';
 import { DEFAULT_FUEL, DEFAULT_MAX_MEMORY_PAGES } from './plugin/loader.js';
 
@@ -20,13 +21,17 @@ const MAX_WORKERS = 1;
 function withConfig<T>(y: Argv<T>) {
   return y
     .option('c', { alias: 'config', type: 'string', describe: 'config file (v0.2.0 JSON)', default: DEFAULT_CONFIG, defaultDescription: 'the bundled config/default.json', requiresArg: true })
-    .option('plugin', { type: 'string', array: true, describe: 'detector .wasm to load (repeatable); replaces a bundled detector of the same protocol', default: [] as string[], requiresArg: true })
+    .option('plugin', { type: 'string', array: true, describe: 'detector .wasm to load (repeatable); replaces a bundled detector of the same protocol', default: [] as string[], requiresArg: true });
+}
+
+function withSandbox<T>(y: Argv<T>) {
+  return y
     .option('plugin-fuel', { type: 'number', describe: 'fuel budget per detect() call; a call that needs more traps and counts as a strike', default: DEFAULT_FUEL, requiresArg: true })
     .option('plugin-max-memory', { type: 'number', describe: 'largest memory maximum (64 KiB pages) a detector may declare', default: DEFAULT_MAX_MEMORY_PAGES, requiresArg: true });
 }
 
 function withServe<T>(y: Argv<T>) {
-  return withConfig(y)
+  return withSandbox(withConfig(y))
     .option('t', { alias: 'timeout', type: 'string', describe: 'detection timeout from accept, a Go duration (5s, 500ms, 1m30s); then the CATCHALL protocol applies', default: '5s', requiresArg: true })
     .option('w', { alias: 'workers', type: 'string', describe: 'worker processes (not yet implemented: only 1 is accepted)', default: '1', requiresArg: true })
     .option('log-level', { type: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' });
@@ -69,10 +74,25 @@ async function main(argv: string[]): Promise<number> {
     .command(
       'check',
       'validate the config and plugins, print a summary, exit 0 or 1 without listening',
-      (y) => withConfig(y),
+      (y) => withSandbox(withConfig(y)),
       async (args) => {
         exitCode = await runCheck({ configFile: args.c, plugins: args.plugin, ...sandboxOptions(args) }, process.stdout);
       },
+    )
+    .command('plugin', 'work with detector plugins (.wasm)', (y) =>
+      y
+        .command(
+          'inspect <file>',
+          'show a detector\'s metadata, exports, imports and memory, whether it passes the load checks (exit 1 if not), and its verdicts, fuel and time on built-in samples',
+          (y) =>
+            withSandbox(y)
+              .positional('file', { type: 'string', describe: 'the detector .wasm', demandOption: true })
+              .option('json', { type: 'boolean', describe: 'print the report as JSON', default: false }),
+          async (args) => {
+            exitCode = await runPluginInspect({ file: args.file, json: args.json, ...sandboxOptions(args) }, process.stdout);
+          },
+        )
+        .demandCommand(1, 'plugin: name a subcommand (inspect)'),
     )
     .strict()
     .version(version)

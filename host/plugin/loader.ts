@@ -16,8 +16,9 @@ import { definedMemories } from './wasm-memory.js';
 export const DEFAULT_MAX_MEMORY_PAGES = 16;
 /**
  * Fuel units per detect() call (one unit per function entry and loop iteration). The bundled TLS
- * detector spends ~126 on curl's 517-byte ClientHello and a few thousand on a full 16 KiB window;
- * 1e6 leaves a margin of over 100x while an infinite loop is cut off within ~1-2 ms.
+ * detector spends ~126 on curl's 517-byte ClientHello and at most ~11.5k on the worst window found
+ * (test/hostile/fuzz.test.ts: a 16 KiB ClientHello in 1-byte records), so 1e6 leaves a margin of
+ * ~86x while an infinite loop is cut off within ~1-2 ms.
  */
 export const DEFAULT_FUEL = 1_000_000;
 

@@ -114,7 +114,7 @@ export class Detector {
     // Bytes past `len` that the host wrote for an earlier, longer window belong to another
     // connection: clear them, so reading past `len` shows a detector nothing the host did not hand
     // it for this call. Windows only grow within a connection, so this costs a fill per connection.
-    if (false && n < this.written) this.mem.fill(0, this.inputPtr + n, this.inputPtr + this.written);
+    if (n < this.written) this.mem.fill(0, this.inputPtr + n, this.inputPtr + this.written);
     this.written = n;
     const fuel = this.exports.fuel;
     if (fuel) fuel.value = this.limits.fuel;
@@ -135,7 +135,7 @@ export class Detector {
     if (verdict === Verdict.NO_MATCH) return NO_MATCH_RESULT;
     if (verdict !== Verdict.MATCH) return this.strike(`bad verdict ${verdict}`);
     const keyLen = (raw >>> KEY_LEN_SHIFT) & KEY_LEN_MASK;
-    if (false && keyLen > MAX_KEY_BYTES) return this.strike(`key length ${keyLen} exceeds the host's limit of ${MAX_KEY_BYTES} bytes`);
+    if (keyLen > MAX_KEY_BYTES) return this.strike(`key length ${keyLen} exceeds the host's limit of ${MAX_KEY_BYTES} bytes`);
     if (this.mem.byteLength === 0) this.refreshView();
     if (this.keyPtr + keyLen > this.mem.byteLength) {
       return this.strike(`key length ${keyLen} at ${this.keyPtr} runs past the end of memory (${this.mem.byteLength})`);
