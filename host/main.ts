@@ -73,16 +73,15 @@ export interface Running {
 /** Loads everything, then binds every listener; if one cannot bind, closes the others and throws. */
 export async function startPassthru(options: PassthruOptions, log: Logger): Promise<Running> {
   const loaded = await loadAll(options, log);
-  const warnings = [...loaded.warnings];
   const rtOptions: RuntimeOptions = {
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     windowCap: options.windowCap ?? DEFAULT_WINDOW_CAP,
     connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
   };
   const listeners = loaded.config.servers.map(
-    (server) => new Listener(server.listen, buildServerRuntime(server, loaded.detectors, rtOptions, log, (w) => warnings.push(w)), options.io),
+    (server) => new Listener(server.listen, buildServerRuntime(server, loaded.detectors, rtOptions, log), options.io),
   );
-  for (const w of warnings) log.warn({ event: 'config-warning', path: w.path }, `config: ${formatIssue(w)}`);
+  for (const w of loaded.warnings) log.warn({ event: 'config-warning', path: w.path }, `config: ${formatIssue(w)}`);
   for (const d of loaded.detectors.byProtocol.values()) {
     log.info({ event: 'detector', protocol: d.protocol, plugin: d.name, version: d.meta.version, source: d.source }, `detector ${d.name} ${d.meta.version} for ${d.protocol}`);
   }

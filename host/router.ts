@@ -27,11 +27,6 @@ export function normalizeHostname(name: string): string {
   return lower.endsWith('.') ? lower.slice(0, -1) : lower;
 }
 
-export interface RouterWarning {
-  path: string;
-  message: string;
-}
-
 /** The rules of one protocol section of one server. */
 export class ProtocolRoutes {
   private readonly exact = new Map<string, Route>();
@@ -44,7 +39,8 @@ export class ProtocolRoutes {
     private readonly keyKinds: Readonly<Record<string, KeyKind>> | undefined,
   ) {}
 
-  add(key: string, route: Route, path: string, warn: (w: RouterWarning) => void): void {
+  /** Adds a rule; of two rules for the same host name in different case, the first stays (check-protocols.ts warns). */
+  add(key: string, route: Route): void {
     if (key === CATCHALL) {
       this.catchall = route;
       return;
@@ -65,11 +61,7 @@ export class ProtocolRoutes {
       }
     }
     const compiled = `${name} ${value}`;
-    if (table.has(compiled)) {
-      warn({ path, message: `rule duplicates an earlier rule for "${name} ${table === this.wildcard ? '*' : ''}${value}" (host names ignore case); the first one in the file applies` });
-      return;
-    }
-    table.set(compiled, route);
+    if (!table.has(compiled)) table.set(compiled, route);
   }
 
   /** The rule for the first key that has one, or undefined (then CATCHALL rules apply). */
@@ -122,7 +114,6 @@ export class ServerRouter {
 export function compileServer(
   server: ServerConfig,
   keyKindsOf: (protocol: string) => Readonly<Record<string, KeyKind>> | undefined,
-  warn: (w: RouterWarning) => void = () => {},
 ): ServerRouter {
   const router = new ServerRouter();
   for (const section of server.protocols) {
@@ -132,7 +123,7 @@ export function compileServer(
       continue;
     }
     const routes = new ProtocolRoutes(section.name, keyKindsOf(section.name));
-    for (const rule of section.rules) routes.add(rule.key, toRoute(section.name, rule), rule.path, warn);
+    for (const rule of section.rules) routes.add(rule.key, toRoute(section.name, rule));
     router.protocols.push(routes);
   }
   return router;

@@ -5,7 +5,7 @@ import { DeadlineQueue } from './deadline-queue.js';
 import type { ForwardOptions } from './forwarder.js';
 import type { Logger } from './log.js';
 import type { DetectorSet } from './plugin/registry.js';
-import { compileServer, type RouterWarning, type ServerRouter } from './router.js';
+import { compileServer, type ServerRouter } from './router.js';
 import type { Candidate } from './sniffer.js';
 
 export interface RuntimeOptions {
@@ -29,9 +29,8 @@ export function buildServerRuntime(
   detectors: DetectorSet,
   options: RuntimeOptions,
   log: Logger,
-  warn: (w: RouterWarning) => void,
 ): ServerRuntime {
-  const router = compileServer(server, (p) => detectors.byProtocol.get(p)?.meta.keys, warn);
+  const router = compileServer(server, (p) => detectors.byProtocol.get(p)?.meta.keys);
   const candidates: Candidate[] = router.protocols.map((routes) => {
     const detector = detectors.byProtocol.get(routes.protocol);
     // checkProtocols() refuses such configs before this point; reaching it is a bug.

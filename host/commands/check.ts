@@ -2,7 +2,6 @@
 import { formatIssue, PassthruError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { loadAll, type PassthruOptions } from '../main.js';
-import { compileServer } from '../router.js';
 
 export async function runCheck(options: PassthruOptions, out: NodeJS.WritableStream): Promise<number> {
   const log = createLogger('silent');
@@ -17,14 +16,13 @@ export async function runCheck(options: PassthruOptions, out: NodeJS.WritableStr
     throw err;
   }
   const { config, detectors } = loaded;
-  const warnings = [...loaded.warnings];
+  const warnings = loaded.warnings;
   const lines: string[] = [`${config.file}: OK (version ${config.version})`, 'detectors:'];
   for (const d of detectors.byProtocol.values()) {
     const keys = d.meta.keys ? Object.entries(d.meta.keys).map(([k, kind]) => `${k}:${kind}`).join(' ') : 'undeclared';
     lines.push(`  ${d.protocol.padEnd(10)} ${d.name} ${d.meta.version}  keys ${keys}  (${d.source})`);
   }
   for (const server of config.servers) {
-    compileServer(server, (p) => detectors.byProtocol.get(p)?.meta.keys, (w) => warnings.push(w));
     lines.push(`server ${server.address}:`);
     for (const p of server.protocols) {
       lines.push(`  ${p.name}${p.name === 'CATCHALL' ? ' (fallback protocol)' : ''}`);
