@@ -27,11 +27,21 @@ export function normalizeHostname(name: string): string {
   return lower.endsWith('.') ? lower.slice(0, -1) : lower;
 }
 
+/**
+ * A path rule's prefix without its trailing slash (`/api/` and `/api` are the same rule), so that a
+ * lookup can cut the value at each `/` and find it; the root stays `/`.
+ */
+export function normalizePathPrefix(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
 /** The rules of one protocol section of one server. */
 export class ProtocolRoutes {
   private readonly exact = new Map<string, Route>();
   /** `NAME .suffix` → rule of `NAME *.suffix`. */
   private readonly wildcard = new Map<string, Route>();
+  /** `NAME /prefix` → rule of a `prefix`-kind key. */
+  private readonly prefix = new Map<string, Route>();
   catchall: Route | undefined;
 
   constructor(
@@ -53,7 +63,11 @@ export class ProtocolRoutes {
     const name = key.slice(0, space);
     let value = key.slice(space + 1);
     let table = this.exact;
-    if (this.isHostname(name)) {
+    const kind = this.keyKinds?.[name];
+    if (kind === 'prefix') {
+      table = this.prefix;
+      value = normalizePathPrefix(value);
+    } else if (kind === 'hostname') {
       value = normalizeHostname(value);
       if (value.startsWith('*.') && value.length > 2) {
         table = this.wildcard;
@@ -74,7 +88,13 @@ export class ProtocolRoutes {
         continue;
       }
       const name = key.slice(0, space);
-      if (!this.isHostname(name)) {
+      const kind = this.keyKinds?.[name];
+      if (kind === 'prefix') {
+        const r = this.lookupPrefix(key, space);
+        if (r) return r;
+        continue;
+      }
+      if (kind !== 'hostname') {
         const r = this.exact.get(key);
         if (r) return r;
         continue;
@@ -93,8 +113,16 @@ export class ProtocolRoutes {
     return undefined;
   }
 
-  private isHostname(name: string): boolean {
-    return this.keyKinds?.[name] === 'hostname';
+  /** The longest rule that is the whole value or a part of it ending before a `/`; `/` last. */
+  private lookupPrefix(key: string, space: number): Route | undefined {
+    if (this.prefix.size === 0) return undefined;
+    const whole = this.prefix.get(key);
+    if (whole) return whole;
+    for (let slash = key.lastIndexOf('/'); slash > space + 1; slash = key.lastIndexOf('/', slash - 1)) {
+      const r = this.prefix.get(key.slice(0, slash));
+      if (r) return r;
+    }
+    return key.charCodeAt(space + 1) === 0x2f ? this.prefix.get(key.slice(0, space + 2)) : undefined;
   }
 }
 

@@ -94,3 +94,46 @@ describe('router precedence', () => {
     expect(normalizeHostname('WWW.Example.COM.')).toBe('www.example.com');
   });
 });
+
+describe('prefix keys (URL paths)', () => {
+  const HTTP_KEYS = { HOST: 'hostname', PATH: 'prefix' } as const;
+  const cfg: ServerConfig = {
+    address: 'x',
+    listen: { host: '127.0.0.1', port: 1 },
+    path: 'servers["x"]',
+    protocols: [
+      {
+        name: 'HTTP',
+        path: 'p',
+        rules: [
+          ['PATH /api', 1],
+          ['PATH /api/v2/', 2],
+          ['PATH /', 3],
+          ['PATH /static/img', 4],
+          ['HOST a.test', 5],
+        ].map(([key, port]) => ({ key: key as string, action: 'FORWARD' as const, to: { host: 'h', port: port as number }, toAddr: `h:${port}`, path: 'p' })),
+      },
+    ],
+  };
+  const r = compileServer(cfg, () => HTTP_KEYS);
+  const portOf = (keys: string[]) => r.route(r.protocols[0]!, keys).to?.port ?? 0;
+  it.each([
+    ['PATH /api', 1],
+    ['PATH /api/', 1],
+    ['PATH /api/users/7', 1],
+    ['PATH /apix', 3],
+    ['PATH /api/v2', 2],
+    ['PATH /api/v2/x/y', 2],
+    ['PATH /api/v20', 1],
+    ['PATH /static/img/a.png', 4],
+    ['PATH /static/imgs', 3],
+    ['PATH /', 3],
+    ['PATH *', 0],
+  ] as [string, number][])('%s → rule %i (longest prefix ending at a slash)', (key, port) => {
+    expect(portOf([key])).toBe(port);
+  });
+  it('key order still decides between names', () => {
+    expect(portOf(['HOST a.test', 'PATH /api'])).toBe(5);
+    expect(portOf(['HOST b.test', 'PATH /api'])).toBe(1);
+  });
+});

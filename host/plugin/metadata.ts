@@ -1,8 +1,12 @@
 // The `passthru.detector` custom section: what a detector says about itself.
 import { ABI_VERSION, METADATA_SECTION } from './abi.js';
 
-/** How rules match a key name's values: `hostname` lower-cases and allows `*.` wildcards, `exact` compares bytes. */
-export type KeyKind = 'hostname' | 'exact';
+/**
+ * How rules match a key name's values: `hostname` lower-cases and allows `*.` wildcards, `exact`
+ * compares bytes, `prefix` (URL paths) matches the longest rule that is a prefix ending at a `/`.
+ */
+export type KeyKind = 'hostname' | 'exact' | 'prefix';
+export const KEY_KINDS: readonly KeyKind[] = ['hostname', 'exact', 'prefix'];
 
 export interface DetectorMeta {
   abi: number;
@@ -47,8 +51,8 @@ export function readMetadata(module: WebAssembly.Module): DetectorMeta | string 
     const keys: Record<string, KeyKind> = {};
     for (const [name, kind] of Object.entries(m.keys)) {
       if (!KEY_NAME.test(name) || name === 'CATCHALL') return `metadata.keys has an invalid key name ${JSON.stringify(name)}`;
-      if (kind !== 'hostname' && kind !== 'exact') return `metadata.keys.${name} must be "hostname" or "exact"`;
-      keys[name] = kind;
+      if (!KEY_KINDS.includes(kind as KeyKind)) return `metadata.keys.${name} must be one of ${KEY_KINDS.map((k) => `"${k}"`).join(', ')}`;
+      keys[name] = kind as KeyKind;
     }
     meta.keys = keys;
   }
