@@ -1,25 +1,24 @@
 // One accepted client from accept to close: sniff, decide, then forward or reject, and one log line
 // when it ends.
-import type net from 'node:net';
 import type { Deadlined } from './deadline-queue.js';
+import type { Endpoint, EndpointEvents } from './endpoint.js';
 import { Forward, type CloseReason, type ForwardResult } from './forwarder.js';
 import { copyRead } from './relay.js';
 import type { ServerRuntime } from './server-runtime.js';
 import { Sniffer, type Decision } from './sniffer.js';
 
-export class Connection implements Deadlined {
+export class Connection implements Deadlined, EndpointEvents {
   deadlineAt = 0;
   deadlineNext: Deadlined | null = null;
   deadlineActive = false;
 
-  private socket!: net.Socket;
-  private fast = false;
-  /** Read at accept: once the socket is closed Node no longer knows its peer. */
-  private client = '';
+  private client!: Endpoint;
   private readonly started = performance.now();
   private readonly sniffer: Sniffer;
   private decision: Decision | undefined;
   private forward: Forward | undefined;
+  private clientEof = false;
+  private rejecting = false;
 
   constructor(
     private readonly rt: ServerRuntime,
@@ -28,84 +27,76 @@ export class Connection implements Deadlined {
     this.sniffer = new Sniffer(rt.router, rt.candidates, rt.windowCap);
   }
 
-  /**
-   * Fast path: the client socket was created with `onread` (relay.ts) and calls this for each read.
-   * Returning false stops reading until the socket is resumed.
-   */
-  readonly onClientRead = (n: number): boolean => {
-    if (this.forward) return this.forward.clientRead(n);
-    if (this.decision) return false;
-    // The window outlives this read: copy it out of the shared buffer.
-    this.onData(copyRead(n));
-    return this.decision === undefined;
-  };
-
-  /** Starts sniffing `socket`; `fast` when its reads arrive at onClientRead, else as 'data' events. */
-  start(socket: net.Socket, fast: boolean): void {
-    this.socket = socket;
-    this.fast = fast;
-    this.client = `${socket.remoteAddress}:${socket.remotePort}`;
+  /** Starts sniffing the accepted `client`. */
+  start(client: Endpoint): void {
+    this.client = client;
+    client.setEvents(this);
     if (this.sniffer.decidesAtOnce) {
-      socket.pause();
       this.decide(this.sniffer.immediate());
       return;
     }
-    if (!fast) socket.on('data', this.onData);
-    socket.on('end', this.onClientEnd);
-    socket.on('error', this.onSniffError);
     this.rt.deadlines.add(this);
+    client.readStart();
   }
 
   /** Destroys the connection now (listener shutdown). */
   abort(): void {
-    this.socket.destroy();
+    if (this.forward) this.forward.abort();
+    else this.client.close(false, () => {});
   }
 
   onDeadline(): void {
     this.decide(this.sniffer.timeout());
   }
 
-  private readonly onData = (chunk: Buffer): void => {
-    const d = this.sniffer.push(chunk);
+  // EndpointEvents of the client while it is sniffed (and rejected); the forwarder takes over after.
+
+  read(n: number, owned: Buffer | null): boolean {
+    if (this.decision) return false;
+    // The window outlives this read: copy it out of the shared buffer.
+    const d = this.sniffer.push(owned ?? copyRead(n));
     if (d) this.decide(d);
-  };
+    return this.decision === undefined;
+  }
 
-  private readonly onClientEnd = (): void => {
-    this.decide(this.sniffer.end());
-  };
+  end(): void {
+    this.clientEof = true;
+    if (!this.decision) this.decide(this.sniffer.end());
+  }
 
-  private readonly onSniffError = (err: NodeJS.ErrnoException): void => {
+  error(code: string, message: string): void {
     this.rt.deadlines.cancel(this);
-    this.socket.destroy();
-    this.finish(err.code === 'ECONNRESET' ? 'client-reset' : 'client-error', 0, 0, undefined, err.message);
-  };
+    this.client.close(code === 'ECONNRESET', () => this.finish(code === 'ECONNRESET' ? 'client-reset' : 'client-error', 0, 0, undefined, message));
+  }
+
+  finished(): void {
+    // Our FIN of a REJECT went out: nothing more to say to this client.
+    if (this.rejecting) this.client.close(false, this.onRejected);
+  }
+
+  drain(): void {}
+  connected(): void {}
 
   private decide(d: Decision): void {
-    if (this.decision) return;
     this.decision = d;
     this.rt.deadlines.cancel(this);
-    const s = this.socket;
-    s.pause();
-    if (!this.fast) s.off('data', this.onData);
-    s.off('end', this.onClientEnd);
-    s.off('error', this.onSniffError);
+    this.client.readStop();
     const route = d.route;
     if (route.action === 'FORWARD' && route.to) {
-      this.forward = new Forward(s, this.sniffer.chunks, route.to, this.rt, this.fast, this.onForwarded);
+      this.forward = new Forward(this.client, this.clientEof, this.sniffer.chunks, route.to, this.rt, this.rt.dial, this.onForwarded);
       return;
     }
-    this.reject();
+    // REJECT: FIN after discarding what was read; the socket is released once the FIN is out.
+    this.rejecting = true;
+    this.client.end();
   }
 
-  /** REJECT: FIN after discarding what was read; the socket is gone once the FIN is written. */
-  private reject(): void {
-    const s = this.socket;
-    s.on('error', () => {});
-    s.end(() => s.destroy());
-    s.once('close', () => this.finish('rejected', 0, 0, undefined, undefined));
-  }
+  private readonly onRejected = (): void => {
+    this.finish('rejected', 0, 0, undefined, undefined);
+  };
 
   private readonly onForwarded = (r: ForwardResult): void => {
+    this.forward = undefined;
     this.finish(r.reason, r.bytesUp, r.bytesDown, r.backend, r.error);
   };
 
@@ -116,7 +107,7 @@ export class Connection implements Deadlined {
     if (log.isLevelEnabled(level)) {
       log[level]({
         event: 'connection',
-        client: this.client,
+        client: this.client.peer,
         listener: this.rt.address,
         protocol: d ? (d.matched ?? d.route.protocol) || undefined : undefined,
         keys: d && d.keys.length ? d.keys : undefined,
@@ -133,7 +124,6 @@ export class Connection implements Deadlined {
         error,
       }, reason === 'rejected' ? 'rejected' : 'closed');
     }
-    this.forward = undefined;
     this.onEnd(this);
   }
 }

@@ -1,12 +1,7 @@
 // Dials the backend, replays what the sniffer read, then carries bytes both ways with backpressure,
-// half-close and reset propagation. Calls `done` exactly once, after both sockets are closed.
-//
-// Two ways to move bytes, same semantics: the fast path (sockets created with `onread`, reads into
-// the shared buffer of relay.ts) and the portable path ('data' events), used when the host could
-// not take connections itself (see listener.ts) and kept under test.
-import net from 'node:net';
+// half-close and reset propagation. Calls `done` exactly once, after both sockets are released.
 import type { HostPort } from './config/model.js';
-import { fdOf, readInto, relay } from './relay.js';
+import type { Endpoint, EndpointEvents } from './endpoint.js';
 
 /** 10 s: longer than any healthy dial on a LAN or loopback, short enough not to hoard clients. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -38,140 +33,154 @@ export interface ForwardOptions {
   onBackpressure?: ((direction: 'up' | 'down', queuedBytes: number) => void) | undefined;
 }
 
+/** Opens an endpoint to `to`; its events say `connected` or `error`. */
+export type Dialer = (to: HostPort, events: EndpointEvents) => Endpoint;
+
+/**
+ * One direction's source: bytes read from `ep` go to `other.ep`. Methods on the prototype, two
+ * objects per connection, no closures.
+ */
+class Side implements EndpointEvents {
+  ep!: Endpoint;
+  other!: Side;
+  bytes = 0;
+  /** The peer of `ep` sent FIN. */
+  eof = false;
+  /** Our FIN on `ep` went out. */
+  finSent = false;
+
+  constructor(
+    private readonly fwd: Forward,
+    readonly isClient: boolean,
+  ) {}
+
+  read(n: number, owned: Buffer | null): boolean {
+    this.bytes += n;
+    if (this.other.ep.relay(n, owned)) return true;
+    this.fwd.backpressure(this);
+    return false;
+  }
+
+  end(): void {
+    this.eof = true;
+    // Half-close: the FIN goes on to the other side; the other direction keeps flowing.
+    if (this.fwd.isConnected) this.other.ep.end();
+    this.fwd.check();
+  }
+
+  drain(): void {
+    // Our writes caught up: the side feeding us may read again.
+    if (!this.other.eof) this.other.ep.readStart();
+  }
+
+  finished(): void {
+    this.finSent = true;
+    this.fwd.check();
+  }
+
+  error(code: string, message: string): void {
+    this.fwd.fail(this, code, message);
+  }
+
+  connected(): void {
+    this.fwd.connected();
+  }
+}
+
 export class Forward {
   private readonly result: ForwardResult = { reason: 'closed', bytesUp: 0, bytesDown: 0 };
-  private readonly backend: net.Socket;
+  private readonly client: Side;
+  private readonly backend: Side;
   private readonly connectTimer: NodeJS.Timeout;
-  private connected = false;
-  private finished = false;
-  private openSockets = 2;
-  private clientFd = -1;
-  private backendFd = -1;
+  isConnected = false;
+  private closing = false;
+  private open = 2;
 
-  /**
-   * `fast`: the client socket reads into the shared buffer and its reads arrive at `clientRead`
-   * (the caller routes them here); otherwise its 'data' events are used.
-   */
+  /** `clientEof`: the client already sent FIN while it was sniffed. */
   constructor(
-    private readonly client: net.Socket,
+    client: Endpoint,
+    clientEof: boolean,
     private readonly head: readonly Buffer[],
     private readonly to: HostPort,
     private readonly options: ForwardOptions,
-    private readonly fast: boolean,
+    dial: Dialer,
     private readonly done: (result: ForwardResult) => void,
   ) {
-    this.backend = net.connect({
-      host: to.host,
-      port: to.port,
-      allowHalfOpen: true,
-      noDelay: true,
-      ...(fast ? { onread: readInto(this.backendRead) } : {}),
-    });
+    this.client = new Side(this, true);
+    this.backend = new Side(this, false);
+    this.client.other = this.backend;
+    this.backend.other = this.client;
+    this.client.ep = client;
+    this.client.eof = clientEof;
+    client.readStop();
+    client.setEvents(this.client);
     this.connectTimer = setTimeout(this.onConnectTimeout, options.connectTimeoutMs);
-    client.on('error', this.onClientError);
-    this.backend.on('error', this.onBackendError);
-    client.once('close', this.onSocketClosed);
-    this.backend.once('close', this.onSocketClosed);
-    this.backend.once('connect', this.onConnect);
+    this.backend.ep = dial(to, this.backend);
   }
 
-  /** Fast path: the client's read of `n` bytes is in the shared buffer. */
-  readonly clientRead = (n: number): boolean => {
-    this.result.bytesUp += n;
-    if (relay(n, this.backend, this.backendFd)) return true;
-    this.options.onBackpressure?.('up', this.backend.writableLength);
-    return false;
-  };
-
-  private readonly backendRead = (n: number): boolean => {
-    this.result.bytesDown += n;
-    if (relay(n, this.client, this.clientFd)) return true;
-    this.options.onBackpressure?.('down', this.client.writableLength);
-    return false;
-  };
-
-  private readonly onConnect = (): void => {
-    const { client, backend, result } = this;
-    this.connected = true;
+  connected(): void {
+    this.isConnected = true;
     clearTimeout(this.connectTimer);
-    result.backend = `${backend.remoteAddress}:${backend.remotePort}`;
+    const backend = this.backend.ep;
+    this.result.backend = backend.peer;
+    let flowing = true;
     for (const chunk of this.head) {
-      result.bytesUp += chunk.length;
-      backend.write(chunk);
+      this.client.bytes += chunk.length;
+      flowing = backend.write(chunk);
     }
-    if (this.fast) {
-      this.clientFd = fdOf(client);
-      this.backendFd = fdOf(backend);
-    } else {
-      client.on('data', this.onClientData);
-      backend.on('data', this.onBackendData);
-    }
-    // A reader paused for backpressure resumes when its destination drains.
-    backend.on('drain', () => client.resume());
-    client.on('drain', () => backend.resume());
-    // Half-close: a FIN becomes ours towards the other side; the other direction goes on.
-    backend.once('end', () => client.end());
-    if (client.readableEnded) backend.end();
-    else {
-      client.once('end', () => backend.end());
-      client.resume();
-    }
-  };
+    if (this.client.eof) backend.end();
+    // Else the client is read once the window is out (now, or at the backend's `drain`).
+    else if (flowing) this.client.ep.readStart();
+    backend.readStart();
+  }
 
-  private readonly onClientData = (chunk: Buffer): void => {
-    this.result.bytesUp += chunk.length;
-    if (!this.backend.write(chunk)) {
-      this.client.pause();
-      this.options.onBackpressure?.('up', this.backend.writableLength);
-    }
-  };
+  backpressure(source: Side): void {
+    this.options.onBackpressure?.(source.isClient ? 'up' : 'down', source.other.ep.queued);
+  }
 
-  private readonly onBackendData = (chunk: Buffer): void => {
-    this.result.bytesDown += chunk.length;
-    if (!this.client.write(chunk)) {
-      this.backend.pause();
-      this.options.onBackpressure?.('down', this.client.writableLength);
-    }
-  };
+  /** Both directions closed (FIN each way, each one passed on): release both sockets. */
+  check(): void {
+    const c = this.client;
+    const b = this.backend;
+    if (c.eof && b.finSent && b.eof && c.finSent) this.closeBoth(false);
+  }
+
+  fail(side: Side, code: string, message: string): void {
+    if (this.closing) return;
+    const r = this.result;
+    if (side.isClient) r.reason = code === 'ECONNRESET' ? 'client-reset' : 'client-error';
+    else if (!this.isConnected) r.reason = code === 'ECONNREFUSED' ? 'backend-refused' : 'backend-unreachable';
+    else r.reason = code === 'ECONNRESET' ? 'backend-reset' : 'backend-error';
+    r.error = side.isClient || this.isConnected ? message : `${this.to.host}:${this.to.port}: ${message}`;
+    // A reset is passed on as a reset; any other failure closes the other side with FIN.
+    this.closeBoth(code === 'ECONNRESET');
+  }
+
+  /** Closes both sides now (listener shutdown). */
+  abort(): void {
+    this.closeBoth(false);
+  }
 
   private readonly onConnectTimeout = (): void => {
-    this.fail('connect-timeout', `no answer from ${this.to.host}:${this.to.port} within ${this.options.connectTimeoutMs} ms`, false);
+    if (this.closing) return;
+    this.result.reason = 'connect-timeout';
+    this.result.error = `no answer from ${this.to.host}:${this.to.port} within ${this.options.connectTimeoutMs} ms`;
+    this.closeBoth(false);
   };
 
-  private readonly onClientError = (err: NodeJS.ErrnoException): void => {
-    if (err.code === 'ECONNRESET') this.fail('client-reset', err.message, true);
-    else this.fail('client-error', err.message, false);
-  };
-
-  private readonly onBackendError = (err: NodeJS.ErrnoException): void => {
-    if (!this.connected) {
-      const reason = err.code === 'ECONNREFUSED' ? 'backend-refused' : 'backend-unreachable';
-      this.fail(reason, `${this.to.host}:${this.to.port}: ${err.code ?? err.message}`, false);
-    } else if (err.code === 'ECONNRESET') this.fail('backend-reset', err.message, true);
-    else this.fail('backend-error', err.message, false);
-  };
-
-  /** The first failure decides the reason; both sockets go down, with RST where one came in. */
-  private fail(reason: CloseReason, error: string, reset: boolean): void {
-    const { result, client, backend } = this;
-    if (result.reason === 'closed' && !this.finished) {
-      result.reason = reason;
-      result.error = error;
-    }
+  private closeBoth(reset: boolean): void {
+    if (this.closing) return;
+    this.closing = true;
     clearTimeout(this.connectTimer);
-    if (reset) {
-      if (!client.destroyed) client.resetAndDestroy();
-      if (!backend.destroyed) backend.resetAndDestroy();
-    } else {
-      client.destroy();
-      backend.destroy();
-    }
+    this.client.ep.close(reset, this.onClosed);
+    this.backend.ep.close(reset, this.onClosed);
   }
 
-  private readonly onSocketClosed = (): void => {
-    if (--this.openSockets > 0) return;
-    this.finished = true;
-    clearTimeout(this.connectTimer);
-    this.done(this.result);
+  private readonly onClosed = (): void => {
+    if (--this.open > 0) return;
+    const r = this.result;
+    r.bytesUp = this.client.bytes;
+    r.bytesDown = this.backend.bytes;
+    this.done(r);
   };
 }

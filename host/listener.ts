@@ -2,39 +2,22 @@
 import net from 'node:net';
 import type { HostPort } from './config/model.js';
 import { Connection } from './connection.js';
+import { SocketEndpoint, type Endpoint } from './endpoint.js';
 import { ListenError } from './errors.js';
-import { readInto } from './relay.js';
+import { takeAccepts, type IoMode } from './io-mode.js';
 import type { ServerRuntime } from './server-runtime.js';
-
-/**
- * How accepted sockets are read. `fast`: the listener takes each new TCP handle itself and wraps
- * it in a socket that reads into the shared buffer (relay.ts) — `net.Server` cannot give accepted
- * sockets `onread`. `portable`: plain 'connection' and 'data' events. `fast` relies on
- * `net.Server`'s internal `_handle.onconnection` (verified on Node 20.20); where that is missing,
- * the listener falls back to `portable`. PASSTHRU_IO=portable forces it (the tests run both).
- */
-export type IoMode = 'fast' | 'portable';
-
-export function defaultIoMode(): IoMode {
-  return process.env.PASSTHRU_IO === 'portable' ? 'portable' : 'fast';
-}
-
-interface InternalServerHandle {
-  onconnection?: (err: number, clientHandle: unknown) => void;
-}
 
 export class Listener {
   private readonly server: net.Server;
   private readonly connections = new Set<Connection>();
-  /** The mode in effect once listening (fast may fall back to portable). */
-  io: IoMode;
 
+  /** `io`: how accepted sockets are driven; once listening, the mode in effect (raw and fast need
+   * net.Server internals and fall back to portable without them). */
   constructor(
     readonly listen: HostPort,
     private runtime: ServerRuntime,
-    io: IoMode = defaultIoMode(),
+    public io: IoMode,
   ) {
-    this.io = io;
     // allowHalfOpen: a client's FIN must reach the backend as a FIN, not close our side.
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, this.onConnection);
   }
@@ -65,13 +48,13 @@ export class Listener {
       this.server.listen({ host, port: this.listen.port }, () => {
         this.server.off('error', onError);
         this.server.on('error', (err) => this.runtime.log.error({ err, listener: this.address }, 'listener error'));
-        if (this.io === 'fast') this.takeAccepts();
+        if (this.io !== 'portable' && !takeAccepts(this.server, this.io, this.accept, this.onAcceptError)) this.io = 'portable';
         resolve();
       });
     });
   }
 
-  /** Stops accepting; with `abort`, also destroys every open connection. */
+  /** Stops accepting; with `abort`, also closes every open connection. */
   async stop(abort = false): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     if (abort) {
@@ -81,36 +64,18 @@ export class Listener {
     await closed;
   }
 
-  private takeAccepts(): void {
-    const handle = (this.server as unknown as { _handle?: InternalServerHandle })._handle;
-    if (!handle || typeof handle.onconnection !== 'function') {
-      this.io = 'portable';
-      return;
-    }
-    handle.onconnection = (err, clientHandle) => {
-      // Accept errors (EMFILE, …) concern only this attempt; the listener goes on.
-      if (err || !clientHandle) {
-        this.runtime.log.warn({ event: 'accept-error', listener: this.address, errno: err }, 'accept failed');
-        return;
-      }
-      const c = new Connection(this.runtime, this.onConnectionEnd);
-      const socket = new net.Socket({
-        handle: clientHandle,
-        allowHalfOpen: true,
-        readable: true,
-        writable: true,
-        onread: readInto(c.onClientRead),
-      } as net.SocketConstructorOpts);
-      socket.setNoDelay(true);
-      this.connections.add(c);
-      c.start(socket, true);
-    };
-  }
-
-  private readonly onConnection = (socket: net.Socket): void => {
+  private readonly accept = (client: Endpoint): void => {
     const c = new Connection(this.runtime, this.onConnectionEnd);
     this.connections.add(c);
-    c.start(socket, false);
+    c.start(client);
+  };
+
+  private readonly onConnection = (socket: net.Socket): void => {
+    this.accept(new SocketEndpoint(socket, false));
+  };
+
+  private readonly onAcceptError = (errno: number): void => {
+    this.runtime.log.warn({ event: 'accept-error', listener: this.address, errno }, 'accept failed');
   };
 
   private readonly onConnectionEnd = (c: Connection): void => {

@@ -5,7 +5,8 @@ import { loadConfigFile } from './config/load.js';
 import type { Config } from './config/model.js';
 import { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './forwarder.js';
-import { Listener, type IoMode } from './listener.js';
+import { Listener } from './listener.js';
+import { selectIoMode, type IoMode } from './io-mode.js';
 import type { Logger } from './log.js';
 import { DEFAULT_FUEL, DEFAULT_MAX_MEMORY_PAGES } from './plugin/loader.js';
 import { bundledPluginFiles, loadDetectorSet, type DetectorSet } from './plugin/registry.js';
@@ -26,7 +27,7 @@ export interface PassthruOptions {
   connectTimeoutMs?: number;
   fuel?: number;
   maxMemoryPages?: number;
-  /** How sockets are read (listener.ts); default: fast unless PASSTHRU_IO=portable. */
+  /** How sockets are driven (io-mode.ts); default: PASSTHRU_IO, else the best this Node allows. */
   io?: IoMode;
   /** Where the bundled detectors are; tests may point elsewhere. */
   bundledDir?: string;
@@ -73,13 +74,15 @@ export interface Running {
 /** Loads everything, then binds every listener; if one cannot bind, closes the others and throws. */
 export async function startPassthru(options: PassthruOptions, log: Logger): Promise<Running> {
   const loaded = await loadAll(options, log);
+  const io = await selectIoMode(options.io, log);
   const rtOptions: RuntimeOptions = {
+    io,
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     windowCap: options.windowCap ?? DEFAULT_WINDOW_CAP,
     connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
   };
   const listeners = loaded.config.servers.map(
-    (server) => new Listener(server.listen, buildServerRuntime(server, loaded.detectors, rtOptions, log), options.io),
+    (server) => new Listener(server.listen, buildServerRuntime(server, loaded.detectors, rtOptions, log), io),
   );
   for (const w of loaded.warnings) log.warn({ event: 'config-warning', path: w.path }, `config: ${formatIssue(w)}`);
   for (const d of loaded.detectors.byProtocol.values()) {

@@ -2,7 +2,8 @@
 // loaded detectors. A value: a reload builds a new one and the listener swaps it in.
 import type { ServerConfig } from './config/model.js';
 import { DeadlineQueue } from './deadline-queue.js';
-import type { ForwardOptions } from './forwarder.js';
+import type { Dialer, ForwardOptions } from './forwarder.js';
+import { dialerFor, type IoMode } from './io-mode.js';
 import type { Logger } from './log.js';
 import type { DetectorSet } from './plugin/registry.js';
 import { compileServer, type ServerRouter } from './router.js';
@@ -13,9 +14,12 @@ export interface RuntimeOptions {
   timeoutMs: number;
   windowCap: number;
   connectTimeoutMs: number;
+  /** How backend sockets are driven (io-mode.ts). */
+  io: IoMode;
 }
 
 export interface ServerRuntime extends ForwardOptions {
+  dial: Dialer;
   address: string;
   router: ServerRouter;
   candidates: Candidate[];
@@ -43,6 +47,7 @@ export function buildServerRuntime(
     candidates,
     windowCap: options.windowCap,
     connectTimeoutMs: options.connectTimeoutMs,
+    dial: dialerFor(options.io),
     deadlines: new DeadlineQueue(options.timeoutMs),
     log,
     onBackpressure: log.isLevelEnabled('debug')

@@ -10,6 +10,8 @@ export async function runServe(options: PassthruOptions, log: Logger): Promise<n
   } catch (err) {
     if (err instanceof PassthruError) {
       log.fatal({ event: 'start-failed', code: err.code }, err.message);
+      // The log may be batched and the process is about to exit: say it where it cannot be lost.
+      process.stderr.write(`passthru: ${err.message}\n`);
       log.flush?.();
       return 1;
     }

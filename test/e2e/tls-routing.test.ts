@@ -160,8 +160,8 @@ describe('TLS by SNI, real clients', () => {
   });
 });
 
-// Both ways of reading sockets (host/listener.ts IoMode) must behave the same.
-describe.each(['fast', 'portable'] as const)('forwarding (%s io)', (io) => {
+// Both ways of reading sockets (host/io-mode.ts) must behave the same.
+describe.each(['raw', 'fast', 'portable'] as const)('forwarding (%s io)', (io) => {
   const startProxy: typeof startTestProxy = (config, options = {}) => startTestProxy(config, { io, ...options });
 
   it('reads sockets the way it was asked to', async () => {
