@@ -60,6 +60,7 @@ export class Listener {
     if (abort) {
       for (const c of this.connections) c.abort();
       this.runtime.deadlines.clear();
+      this.runtime.connectDeadlines.clear();
     }
     await closed;
   }

@@ -47,6 +47,7 @@ export function buildServerRuntime(
     candidates,
     windowCap: options.windowCap,
     connectTimeoutMs: options.connectTimeoutMs,
+    connectDeadlines: new DeadlineQueue(options.connectTimeoutMs),
     dial: dialerFor(options.io),
     deadlines: new DeadlineQueue(options.timeoutMs),
     log,

@@ -1,5 +1,6 @@
 // End to end over real loopback sockets: real clients (openssl s_client, curl, Node tls) through
 // Passthru to real backends, routed by the bundled TLS detector.
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -322,6 +323,40 @@ describe.each(['raw', 'fast', 'portable'] as const)('forwarding (%s io)', (io) =
     } finally {
       await p2.stop(true);
       await alive.close();
+    }
+  });
+
+  it('a backend that never answers the dial: the client is closed after the connect timeout', async () => {
+    // A listener whose accept queue is full drops further SYNs, so the dial hangs: the real case of a
+    // backend host that is down behind a firewall. Python's socket API lets the test hold the queue.
+    const holder = spawn('python3', ['-c', 'import socket,sys\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const [line] = (await once(holder.stdout!, 'data')) as [Buffer];
+    const port = Number(line.toString().trim());
+    const fillers: net.Socket[] = [];
+    try {
+      // Fill the queue: connections the kernel completed but nobody accepts.
+      for (let i = 0; i < 3; i++) {
+        const f = net.connect({ port, host: '127.0.0.1' });
+        f.on('error', () => {});
+        fillers.push(f);
+      }
+      await Promise.all(fillers.slice(0, 1).map((f) => once(f, 'connect')));
+      const p2 = await startProxy({ version: 'v0.2.0', servers: { '127.0.0.1:0': { CATCHALL: { CATCHALL: { action: 'FORWARD', to_addr: `127.0.0.1:${port}` } } } } }, { connectTimeoutMs: 300 });
+      try {
+        const started = performance.now();
+        const r = await exchange(p2.port, [Buffer.from('hello?')], { end: false });
+        expect(r.data.length).toBe(0);
+        // Closing a socket whose bytes were never read makes the kernel send RST rather than FIN
+        // (the raw and fast paths stop reading at the decision; portable has read them).
+        expect([undefined, 'ECONNRESET']).toContain(r.error);
+        expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+        expect(await p2.waitLog((l) => l.event === 'connection')).toMatchObject({ close: 'connect-timeout', level: 40 });
+      } finally {
+        await p2.stop(true);
+      }
+    } finally {
+      for (const f of fillers) f.destroy();
+      holder.kill();
     }
   });
 

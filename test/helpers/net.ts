@@ -139,10 +139,12 @@ export async function exchange(port: number, chunks: Buffer[], opts: { end?: boo
   s.on('end', () => s.end());
   let error: string | undefined;
   s.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+  // Not events.once: it rejects on 'error', and a reset is an outcome the caller asserts on.
+  const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
   await once(s, 'connect');
   for (const c of chunks) await new Promise<void>((r) => s.write(c, () => r()));
   if (opts.end !== false) s.end();
-  await once(s, 'close');
+  await closed;
   return { data: Buffer.concat(got), ...(error ? { error } : {}) };
 }
 
