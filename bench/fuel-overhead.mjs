@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // What fuel metering costs: ns per call instrumented vs plain (same run, interleaved, medians),
-// instrumentation ms per module, size delta, and a cache hit in a fresh process (no binaryen).
+// instrumentation ms per module, size delta, and a cache hit in a fresh process (no binaryen); and
+// what it buys: how long hostile loops run before the default budget cuts them off.
 //
 //   npm run build:host && node bench/fuel-overhead.mjs
 //   PASSTHRU_DIST=/other/outdir node bench/fuel-overhead.mjs     (compiled host elsewhere)
@@ -39,13 +40,15 @@ if (process.argv[2] === '--cache-hit-child') {
 
 const { instrumentFuel } = await import(hostModule('plugin/fuel.js'));
 const { getInstrumented } = await import(hostModule('plugin/fuel-cache.js'));
+const { DEFAULT_FUEL } = await import(hostModule('plugin/loader.js'));
+const BUDGET = DEFAULT_FUEL;
 const wabt = await (await import('wabt')).default();
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const fmt = (x, d = 1) => x.toFixed(d);
 
 function wat(text) {
-  const m = wabt.parseWat('bench.wat', text, { bulk_memory: true });
+  const m = wabt.parseWat('bench.wat', text, { bulk_memory: true, sat_float_to_int: true });
   try {
     return new Uint8Array(m.toBinary({}).buffer);
   } finally {
@@ -112,9 +115,9 @@ console.log(`scan.wat: instrument ${fmt(scanI.ms, 2)} ms, ${scan.length} -> ${sc
         { call: () => plain.scan(n) },
         {
           call: () => {
-            fuel.value = 1e6;
+            fuel.value = BUDGET;
             metered.scan(n);
-            used = 1e6 - fuel.value;
+            used = BUDGET - fuel.value;
           },
         },
       ],
@@ -147,15 +150,15 @@ if (existsSync(tlsWasm)) {
     };
     const lp = load(plain);
     const lm = load(metered);
-    verdicts = [plain.detect(lp, 0), (metered.passthru_fuel.value = 1e6, metered.detect(lm, 0))];
+    verdicts = [plain.detect(lp, 0), (metered.passthru_fuel.value = BUDGET, metered.detect(lm, 0))];
     const [p, m] = compare(
       [
         { call: () => plain.detect(lp, 0) },
         {
           call: () => {
-            metered.passthru_fuel.value = 1e6;
+            metered.passthru_fuel.value = BUDGET;
             metered.detect(lm, 0);
-            used = 1e6 - metered.passthru_fuel.value;
+            used = BUDGET - metered.passthru_fuel.value;
           },
         },
       ],
@@ -168,6 +171,39 @@ if (existsSync(tlsWasm)) {
   }
 } else {
   console.log('tls.wasm: not built (npm run build:plugins); skipped');
+}
+
+// --- hostile loops: time until the default budget cuts them off (first call, then warm) ---
+{
+  const loop = (locals, step, n, extra = '') => `(module (memory 16 16) ${extra} (func (export "f") ${locals} (loop $l ${step.repeat(n)} (br $l))))`;
+  const shapes = [
+    ['spin', loop('', '', 0)],
+    ['1 MiB memory.fill per pass', loop('', '(memory.fill (i32.const 0) (i32.const 1) (i32.const 1048576))', 1)],
+    ['overlapping 1 MiB memory.copy per pass', loop('(local $n i32)', '(memory.copy (i32.const 1) (i32.const 0) (i32.or (local.get $n) (i32.const 1048575)))', 1)],
+    ['empty memory.fill per pass', loop('(local $n i32)', '(memory.fill (local.get $n) (i32.const 1) (local.get $n))', 1)],
+    ['20k-step straight-line body', loop('(local $x i32)', '(local.set $x (i32.xor (local.get $x) (i32.load8_u (i32.and (i32.add (local.get $x) (i32.const 7)) (i32.const 0xffff)))))', 20000)],
+    ['dependent loads', loop('(local $x i32)', '(local.set $x (i32.load (local.get $x)))', 2000)],
+    ['i64.rem chain', loop('(local $x i64)', '(local.set $x (i64.rem_s (i64.const 0x7fffffffffffffff) (i64.or (local.get $x) (i64.const 3))))', 2000)],
+    ['trunc_sat/convert chain', loop('(local $x i32)', '(local.set $x (i32.trunc_sat_f64_s (f64.convert_i32_s (local.get $x))))', 2000)],
+    ['call chain', loop('(local $x i32)', '(local.set $x (call $g (local.get $x)))', 2000, '(func $g (param i32) (result i32) (local.get 0))')],
+    ['memory.grow 0 per pass', loop('', '(drop (memory.grow (i32.const 0)))', 1)],
+  ];
+  for (const [name, text] of shapes) {
+    const mod = new WebAssembly.Module(await instrumentFuel(wat(text)));
+    const ms = [];
+    for (let k = 0; k < 5; k++) {
+      const ex = new WebAssembly.Instance(mod, {}).exports;
+      ex.passthru_fuel.value = BUDGET;
+      const t0 = performance.now();
+      try {
+        ex.f();
+      } catch {
+        // the trap is the point
+      }
+      ms.push(performance.now() - t0);
+    }
+    console.log(`hostile ${name}: cut off at budget ${BUDGET} after ${fmt(ms[0])} ms (first call), ${fmt(median(ms.slice(1)))} ms (median of 4 more)`);
+  }
 }
 
 // --- a cache hit in a fresh process ---

@@ -15,12 +15,19 @@ import { definedMemories } from './wasm-memory.js';
 /** 16 pages = 1 MiB: a 16 KiB window, keys and a parser's scratch fit many times over. */
 export const DEFAULT_MAX_MEMORY_PAGES = 16;
 /**
- * Fuel units per detect() call (one unit per function entry and loop iteration). The bundled TLS
- * detector spends ~126 on curl's 517-byte ClientHello and at most ~11.5k on the worst window found
- * (test/hostile/fuzz.test.ts: a 16 KiB ClientHello in 1-byte records), so 1e6 leaves a margin of
- * ~86x while an infinite loop is cut off within ~1-2 ms.
+ * Fuel units per detect() call; a unit is about one wasm instruction (fuel.ts COST: bulk memory by
+ * length, loop passes and calls by the code they run). The worst windows found for the bundled
+ * detectors (16 KiB): HTTP ~1.44M units (thousands of 3-byte LF-terminated header lines), TLS ~1.07M
+ * (a ClientHello in 1-byte records, test/hostile/fuzz.test.ts); everyday ones 0.1k-20k. A hostile
+ * module is cut off after ~2-10 ms at 2e7 once V8 has optimized it (spin ~2 ms, 1 MiB memory.fill
+ * loop ~4-5 ms, 20k-instruction loop body ~5 ms, the costliest mixes found ~10 ms), and after up to
+ * ~15-35 ms on its very first call (V8's baseline tier). Both aims could not hold at once: a margin
+ * of 20x over HTTP's worst (2.9e7) would give ~15 ms warm, 10 ms warm at most would leave ~10x (1e7,
+ * at the fuzz test's limit for TLS). 2e7 keeps ~14x (HTTP) and ~19x (TLS): a crafted window must not
+ * be able to make a bundled detector strike (five strikes quarantine it), which costs more than a
+ * few more ms for each of a hostile module's five strikes.
  */
-export const DEFAULT_FUEL = 1_000_000;
+export const DEFAULT_FUEL = 20_000_000;
 
 export interface LoadOptions {
   maxMemoryPages?: number;

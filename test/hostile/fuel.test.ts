@@ -1,14 +1,16 @@
-// Fuel metering against hand-written hostile and ordinary modules. Figures (ms to cut off a spin,
-// which limit stops recursion) are printed so the report can quote them.
+// Fuel metering against hand-written hostile and ordinary modules, and the bundled detectors. Figures
+// (ms to cut off a spin, which limit stops recursion, fuel per fixture) are printed so the report can
+// quote them.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXPORT_FUEL } from '../../host/plugin/abi.js';
 import { cacheKey, getInstrumented } from '../../host/plugin/fuel-cache.js';
-import { START_FUEL, instrumentFuel } from '../../host/plugin/fuel.js';
+import { COST, START_FUEL, instrumentFuel } from '../../host/plugin/fuel.js';
+import { DEFAULT_FUEL } from '../../host/plugin/loader.js';
 
 type Wabt = Awaited<ReturnType<typeof import('wabt')>>;
 let wabt: Wabt;
@@ -75,32 +77,149 @@ describe('instrumentFuel', () => {
       const r = metered(fuel!, budget, spin);
       expect(r.error).toBeInstanceOf(WebAssembly.RuntimeError);
       expect(String(r.error)).toMatch(/unreachable/);
-      expect(fuel!.value).toBe(-1);
+      expect(fuel!.value as number).toBeLessThan(0);
       figures.push(`budget ${budget.toExponential(0)}: trapped after ${r.ms.toFixed(2)} ms`);
     }
     console.log(`[fuel] infinite loop: ${figures.join('; ')}`);
   });
 
-  it('leaves results unchanged and charges one unit per call and per loop iteration', async () => {
+  it('leaves results unchanged and charges the same for every pass of a loop', async () => {
     const plain = wat(SCAN);
     const { ex: p } = await instantiate(plain);
     const { ex: m, fuel } = await instantiate(await instrumentFuel(plain));
     for (const mem of [p.memory, m.memory] as WebAssembly.Memory[]) {
       new Uint8Array(mem.buffer).set(Array.from({ length: 1000 }, (_, i) => (i * 7) & 0xff));
     }
+    const scan = (n: number) => metered(fuel!, 1e6, () => (m.scan as (n: number) => number)(n));
+    const used: number[] = [];
     for (const n of [0, 1, 517, 1000]) {
-      const r = metered(fuel!, 1e6, () => (m.scan as (n: number) => number)(n));
+      const r = scan(n);
       expect(r.error).toBeUndefined();
       expect(r.result).toBe((p.scan as (n: number) => number)(n));
-      // entry + one per loop body entry (n increments, plus the pass that exits)
-      expect(r.used).toBe(1 + (n + 1));
+      used.push(r.used);
     }
+    // entry + one loop-body charge per pass: linear in n, each pass at least the body's ~13
+    // instructions plus the checkpoint.
+    const perPass = used[1]! - used[0]!;
+    expect(perPass).toBeGreaterThanOrEqual(13 + COST.loop);
+    expect(used[2]! - used[0]!).toBe(517 * perPass);
+    expect(used[3]! - used[0]!).toBe(1000 * perPass);
     const r = metered(fuel!, 1e6, () => (m.twice as (n: number) => number)(10));
     expect(r.result).toBe((p.twice as (n: number) => number)(10));
-    expect(r.used).toBe(1 + 2 * (1 + 11));
+    expect(r.used).toBeGreaterThan(2 * scan(10).used); // both calls, charged at the callee's entry
     // Exactly the fuel it needs is enough; one less traps.
-    expect(metered(fuel!, 1 + 518, () => (m.scan as (n: number) => number)(517)).error).toBeUndefined();
-    expect(metered(fuel!, 518, () => (m.scan as (n: number) => number)(517)).error).toBeInstanceOf(WebAssembly.RuntimeError);
+    const need = scan(517).used;
+    expect(metered(fuel!, need, () => (m.scan as (n: number) => number)(517)).error).toBeUndefined();
+    expect(metered(fuel!, need - 1, () => (m.scan as (n: number) => number)(517)).error).toBeInstanceOf(WebAssembly.RuntimeError);
+  });
+
+  it('charges a loop pass for the code in its body, so fuel grows with the body', async () => {
+    const step = `(local.set $x (i32.xor (local.get $x) (i32.load8_u (i32.and (i32.add (local.get $x) (i32.const 7)) (i32.const 0xffff)))))`;
+    const perPass: number[] = [];
+    for (const k of [1, 10, 100, 1000]) {
+      const { ex, fuel } = await instantiate(
+        await instrumentFuel(
+          wat(`(module (memory 1 1)
+            (func (export "f") (param $n i32) (local $x i32) (local $i i32)
+              (loop $l ${step.repeat(k)}
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get $i) (local.get $n))))))`),
+        ),
+      );
+      const f = ex.f as (n: number) => void;
+      perPass.push(metered(fuel!, 1e9, () => f(11)).used - metered(fuel!, 1e9, () => f(1)).used);
+    }
+    const per = perPass.map((x) => x / 10);
+    // 9 expressions per step: the charge per pass is at least that, and grows linearly with it.
+    for (const [i, k] of [1, 10, 100, 1000].entries()) expect(per[i]).toBeGreaterThanOrEqual(9 * k);
+    expect(per[3]! - per[2]!).toBe(900 * 9);
+    console.log(`[fuel] per loop pass with 1/10/100/1000 straight-line steps: ${per.join(' / ')} units`);
+  });
+
+  it('charges the slow instructions more than the cheap ones', async () => {
+    const chain = (op: string) =>
+      instrumentFuel(wat(`(module (func (export "f") (param $x i64) (result i64)
+        (${op} (${op} (${op} (local.get $x) (i64.const 3)) (i64.const 3)) (i64.const 3))))`));
+    const cost = async (op: string) => {
+      const { ex, fuel } = await instantiate(await chain(op));
+      return metered(fuel!, 1000, () => (ex.f as (x: bigint) => bigint)(1000n)).used;
+    };
+    expect((await cost('i64.div_u')) - (await cost('i64.add'))).toBe(3 * (COST.slow - COST.node));
+    expect((await cost('i64.add')) - (await cost('i64.sub'))).toBe(0);
+  });
+
+  it('charges memory.fill, memory.copy and memory.init by their length, before doing them', async () => {
+    const { ex, fuel } = await instantiate(
+      await instrumentFuel(
+        wat(
+          `(module (memory (export "memory") 16 16) (data $d "${'x'.repeat(4096)}")
+            (func (export "fill") (param $n i32) (memory.fill (i32.const 0) (i32.const 0x61) (local.get $n)))
+            (func (export "copy") (param $n i32) (memory.copy (i32.const 8) (i32.const 0) (local.get $n)))
+            (func (export "init") (param $n i32) (memory.init $d (i32.const 0) (i32.const 0) (local.get $n)))
+            (func (export "fill1m") (memory.fill (i32.const 0) (i32.const 0x62) (i32.const 1048576))))`,
+          { bulk_memory: true },
+        ),
+      ),
+    );
+    const mem = new Uint8Array((ex.memory as WebAssembly.Memory).buffer);
+    for (const op of ['fill', 'copy', 'init']) {
+      const f = ex[op] as (n: number) => void;
+      const base = metered(fuel!, 1e9, () => f(0)).used;
+      for (const n of [7, 8, 100, 4096]) {
+        const r = metered(fuel!, 1e9, () => f(n));
+        expect(r.error, `${op}(${n})`).toBeUndefined();
+        expect(r.used - base, `${op}(${n})`).toBe(n >>> COST.bulkShift);
+      }
+    }
+    const fill = ex.fill as (n: number) => void;
+    const big = 1 << 20;
+    const need = metered(fuel!, 1e9, () => fill(big)).used;
+    expect(need).toBeGreaterThan(big >>> COST.bulkShift);
+    // A constant length is charged up front at the function entry, the same amount.
+    expect(metered(fuel!, 1e9, ex.fill1m as () => void).used - metered(fuel!, 1e9, () => fill(0)).used).toBe(big >>> COST.bulkShift);
+    // Short of fuel, it traps before writing a byte.
+    mem.fill(0);
+    const r = metered(fuel!, need - 1, () => fill(big));
+    expect(r.error).toBeInstanceOf(WebAssembly.RuntimeError);
+    expect(mem.indexOf(0x61)).toBe(-1);
+  });
+
+  it('evaluates bulk memory operands in their order, each once, and charges nested ones too', async () => {
+    // Each operand appends a digit to $trace (trace*10 + d); the size operand of "nested" itself
+    // holds a memory.fill, whose operands append their own digits.
+    const text = `(module (memory (export "memory") 1 1) (global $trace (mut i32) (i32.const 0))
+      (func $tick (param $d i32) (param $v i32) (result i32)
+        (global.set $trace (i32.add (i32.mul (global.get $trace) (i32.const 10)) (local.get $d)))
+        (local.get $v))
+      (func (export "trace") (result i32) (global.get $trace))
+      (func (export "reset") (global.set $trace (i32.const 0)))
+      (func (export "fill") (param $n i32)
+        (memory.fill (call $tick (i32.const 1) (i32.const 16)) (call $tick (i32.const 2) (i32.const 0x61)) (call $tick (i32.const 3) (local.get $n))))
+      (func (export "copy") (param $n i32)
+        (memory.copy (call $tick (i32.const 4) (i32.const 100)) (call $tick (i32.const 5) (i32.const 16)) (call $tick (i32.const 6) (local.get $n))))
+      (func (export "nested") (param $n i32)
+        (memory.fill (call $tick (i32.const 7) (i32.const 200))
+          (call $tick (i32.const 8) (i32.const 0x62))
+          (block (result i32)
+            (memory.fill (call $tick (i32.const 1) (i32.const 300)) (call $tick (i32.const 2) (i32.const 0x63)) (call $tick (i32.const 3) (local.get $n)))
+            (call $tick (i32.const 9) (local.get $n))))))`;
+    const plain = wat(text, { bulk_memory: true });
+    const { ex: p } = await instantiate(plain);
+    const { ex: m, fuel } = await instantiate(await instrumentFuel(plain));
+    for (const [name, n, want] of [['fill', 40, 123], ['copy', 40, 456], ['nested', 64, 781239]] as const) {
+      for (const ex of [p, m]) (ex.reset as () => void)();
+      (p[name] as (n: number) => void)(n);
+      const r = metered(fuel!, 1e6, () => (m[name] as (n: number) => void)(n));
+      expect(r.error, name).toBeUndefined();
+      expect((m.trace as () => number)(), name).toBe(want);
+      expect((p.trace as () => number)(), name).toBe(want);
+      expect(Buffer.from((m.memory as WebAssembly.Memory).buffer).equals(Buffer.from((p.memory as WebAssembly.Memory).buffer)), name).toBe(true);
+    }
+    // The nested fill's length is charged as well as the outer one's.
+    (m.reset as () => void)();
+    const small = metered(fuel!, 1e6, () => (m.nested as (n: number) => void)(0)).used;
+    const large = metered(fuel!, 1e6, () => (m.nested as (n: number) => void)(800)).used;
+    expect(large - small).toBe(2 * (800 >>> COST.bulkShift));
   });
 
   it('stops deep recursion (fuel under a small budget, V8 stack limit under a large one)', async () => {
@@ -177,12 +296,14 @@ describe('instrumentFuel', () => {
       ['grow', []],
     ];
     for (const [name, args] of calls) {
-      const r = metered(fuel!, 1000, () => (m[name] as (...a: unknown[]) => unknown)(...args));
+      const r = metered(fuel!, 1e5, () => (m[name] as (...a: unknown[]) => unknown)(...args));
       expect(r.error, name).toBeUndefined();
       expect(r.result, `${name}(${args.join()})`).toBe((p[name] as (...a: unknown[]) => unknown)(...args));
     }
-    // call_indirect is charged at the callee's entry.
-    expect(metered(fuel!, 1000, () => (m.indirect as (x: number) => number)(0)).used).toBe(2);
+    // call_indirect is charged at the callee's entry (add and sub: same size).
+    const ind = (x: number) => metered(fuel!, 1000, () => (m.indirect as (x: number) => number)(x)).used;
+    expect(ind(0)).toBe(ind(1));
+    expect(ind(0)).toBeGreaterThan(2 * COST.entry);
   });
 
   it('charges the start function from the initial budget', async () => {
@@ -195,35 +316,55 @@ describe('instrumentFuel', () => {
         (func (export "n") (result i32) (global.get $n)))`),
     );
     const { ex, fuel } = await instantiate(counted);
-    expect(fuel!.value).toBe(START_FUEL - 11); // entry + 10 passes through the loop body
+    const used = START_FUEL - (fuel!.value as number); // entry + 10 passes through the loop body
+    expect(used).toBeGreaterThan(10 * COST.loop);
+    expect(used).toBeLessThan(1000);
     expect((ex.n as () => number)()).toBe(10);
 
     const spinning = await instrumentFuel(wat(`(module (func $s (loop $l (br $l))) (start $s))`));
     await expect(WebAssembly.instantiate(spinning, {})).rejects.toThrow(/unreachable/);
   });
 
-  // Real AssemblyScript -O3 output, when another suite has built it: the walker's table must cover
-  // everything asc emits, and metering must not change a single verdict.
-  const tlsWasm = new URL('../../dist/plugins/tls.wasm', import.meta.url);
-  const fixtures = new URL('../../plugins/tls/fixtures/', import.meta.url);
-  it.skipIf(!existsSync(tlsWasm))('meters the built TLS detector without changing its verdicts', async () => {
-    const plainBytes = new Uint8Array(await readFile(tlsWasm));
-    const { ex: p } = await instantiate(plainBytes);
-    const { ex: m, fuel } = await instantiate(await instrumentFuel(plainBytes));
-    type Det = { memory: WebAssembly.Memory; input_ptr(): number; input_cap(): number; detect(len: number, eof: number): number };
+  // Real AssemblyScript -O3 output, when `npm run build` has built it: the walker's table must
+  // cover everything asc emits, and metering must not change a single verdict or key.
+  const pluginsDir = new URL('../../dist/plugins/', import.meta.url);
+  const built = existsSync(pluginsDir) ? readdirSync(pluginsDir).filter((f) => f.endsWith('.wasm')).map((f) => f.slice(0, -5)) : [];
+  it.skipIf(built.length === 0)('meters the built detectors without changing their answers on any fixture', async () => {
+    type Det = { memory: WebAssembly.Memory; input_ptr(): number; input_cap(): number; key_ptr(): number; detect(len: number, eof: number): number };
     const run = (ex: Det, bytes: Uint8Array) => {
       const len = Math.min(bytes.length, ex.input_cap());
       new Uint8Array(ex.memory.buffer, ex.input_ptr(), len).set(bytes.subarray(0, len));
-      return ex.detect(len, 0);
+      const res = ex.detect(len, 0);
+      const keyLen = (res >>> 8) & 0xffff;
+      const keys = (res & 0xff) === 1 ? Buffer.from(ex.memory.buffer, ex.key_ptr(), keyLen).toString('hex') : '';
+      return `${res}:${keys}`;
     };
-    const names = existsSync(fixtures) ? (await readdir(fixtures)).filter((f) => f.endsWith('.bin')) : [];
-    const inputs: Array<[string, Uint8Array]> = [['empty', new Uint8Array(0)]];
-    for (const f of names) inputs.push([f, new Uint8Array(await readFile(new URL(f, fixtures)))]);
-    for (const [name, bytes] of inputs) {
-      const r = metered(fuel!, 1e6, () => run(m as unknown as Det, bytes));
-      expect(r.error, name).toBeUndefined();
-      expect(r.result, name).toBe(run(p as unknown as Det, bytes));
+    const lines: string[] = [];
+    for (const name of built) {
+      const plainBytes = new Uint8Array(await readFile(new URL(`${name}.wasm`, pluginsDir)));
+      const { ex: p } = await instantiate(plainBytes);
+      const { ex: m, fuel } = await instantiate(await instrumentFuel(plainBytes));
+      const fixtures = new URL(`../../plugins/${name}/fixtures/`, import.meta.url);
+      const names = existsSync(fixtures) ? (await readdir(fixtures)).filter((f) => f.endsWith('.bin')).sort() : [];
+      const inputs: Array<[string, Uint8Array]> = [['empty', new Uint8Array(0)]];
+      for (const f of names) inputs.push([f, new Uint8Array(await readFile(new URL(f, fixtures)))]);
+      const used: string[] = [];
+      for (const [file, bytes] of inputs) {
+        const r = metered(fuel!, DEFAULT_FUEL, () => run(m as unknown as Det, bytes));
+        expect(r.error, `${name}/${file}`).toBeUndefined();
+        expect(r.result, `${name}/${file}`).toBe(run(p as unknown as Det, bytes));
+        used.push(`${file} ${r.used}`);
+      }
+      lines.push(`${name}: ${used.join(', ')}`);
     }
+    console.log(`[fuel] fuel per fixture:\n  ${lines.join('\n  ')}`);
+  });
+
+  it('refuses table.grow and the bulk table instructions (not metered)', async () => {
+    const grow = wat(`(module (table 1 funcref) (func (export "f") (result i32) (table.grow (ref.null func) (i32.const 1000000))))`, { reference_types: true });
+    await expect(instrumentFuel(grow)).rejects.toThrow(/unsupported expression TableGrow/);
+    const fill = wat(`(module (table 1 funcref) (func (export "f") (table.fill (i32.const 0) (ref.null func) (i32.const 1))))`, { reference_types: true, bulk_memory: true });
+    await expect(instrumentFuel(fill)).rejects.toThrow(/unsupported expression/);
   });
 
   it('refuses a module that imports anything', async () => {

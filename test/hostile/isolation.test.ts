@@ -85,7 +85,7 @@ describe('buffers and bounds', () => {
     const d = await load(M.GROW, strikes);
     const mem = memoryOf(d);
     expect(d.detect(bytes('x'), false).verdict).toBe(Verdict.NO_MATCH);
-    expect(strikes).toEqual(['fuel exhausted (budget 1000000)']);
+    expect(strikes).toEqual(['fuel exhausted (budget 20000000)']);
     expect(mem.buffer.byteLength).toBe(4 * 65536); // the trapped instance's memory, at its maximum
     expect(memoryOf(d).buffer.byteLength).toBe(65536); // the fresh instance starts over
   });

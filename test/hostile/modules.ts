@@ -249,11 +249,11 @@ export const SMALL_INPUT = abi(
   { inputCap: '(i32.const 8)', keyPtr: '(i32.const 8)' },
 );
 
-// ---- Known gaps (test/hostile/gaps.test.ts) ----
+// ---- Formerly known gaps (test/hostile/gaps.test.ts) ----
 
 /**
- * CPU per fuel unit: a loop whose body is one 1 MiB memory.fill. Fuel charges the loop iteration
- * (one unit), not the bytes, so each unit costs ~25-60 µs instead of nanoseconds.
+ * CPU per fuel unit: a loop whose body is one 1 MiB memory.fill. When fuel charged one unit per loop
+ * pass, not the bytes, each unit cost ~25-60 µs instead of nanoseconds.
  */
 export const FILL_LOOP = abi(
   'FILL',
@@ -261,7 +261,7 @@ export const FILL_LOOP = abi(
   { memory: '16 16' },
 );
 
-/** CPU per fuel unit: a loop whose body is `n` straight-line memory reads and xors, one unit per pass. */
+/** CPU per fuel unit: a loop whose body is `n` straight-line memory reads and xors (once one unit per pass). */
 export function straightLineLoop(n: number): string {
   const step = `(local.set $x (i32.xor (local.get $x) (i32.load8_u (i32.and (i32.add (local.get $x) (i32.const 7)) (i32.const 0xffff)))))`;
   return abi(

@@ -25,10 +25,10 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { what: 'infinite loop in detect', text: M.SPIN, protocol: 'SPIN', reason: 'fuel exhausted (budget 1000000)' },
-  // V8's stack limit (~15k frames) comes before 1e6 fuel; either is a clean trap.
+  { what: 'infinite loop in detect', text: M.SPIN, protocol: 'SPIN', reason: 'fuel exhausted (budget 20000000)' },
+  // V8's stack limit (~15k frames) comes before the default fuel; either is a clean trap.
   { what: 'deep recursion', text: M.RECURSE, protocol: 'RECURSE', reason: /^(stack overflow \(Maximum call stack size exceeded\)|fuel exhausted)/ },
-  { what: 'memory.grow in a loop', text: M.GROW, protocol: 'GROW', reason: 'fuel exhausted (budget 1000000)' },
+  { what: 'memory.grow in a loop', text: M.GROW, protocol: 'GROW', reason: 'fuel exhausted (budget 20000000)' },
   { what: 'key length past the end of memory', text: M.KEY_PAST_END, protocol: 'PASTEND', reason: 'key length 1000 at 65000 runs past the end of memory (65536)' },
   { what: 'a verdict of 7', text: M.VERDICT_7, protocol: 'SEVEN', reason: 'bad verdict 7' },
   { what: 'result with bits 24-31 set', text: M.HIGH_BITS, protocol: 'HIGHBITS', reason: 'bad result 0x1000001 (bits 24-31 must be 0)' },
