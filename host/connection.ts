@@ -24,7 +24,7 @@ export class Connection implements Deadlined, EndpointEvents {
     private readonly rt: ServerRuntime,
     private readonly onEnd: (c: Connection) => void,
   ) {
-    this.sniffer = new Sniffer(rt.router, rt.candidates, rt.windowCap);
+    this.sniffer = new Sniffer(rt.router, rt.candidates, rt.windowCap, rt.connectionFuel);
   }
 
   /** Starts sniffing the accepted `client`. */

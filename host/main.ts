@@ -77,6 +77,7 @@ export async function startPassthru(options: PassthruOptions, log: Logger): Prom
   const io = await selectIoMode(options.io, log);
   const rtOptions: RuntimeOptions = {
     io,
+    fuel: options.fuel ?? DEFAULT_FUEL,
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     windowCap: options.windowCap ?? DEFAULT_WINDOW_CAP,
     connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,

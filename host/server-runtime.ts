@@ -7,7 +7,7 @@ import { dialerFor, type IoMode } from './io-mode.js';
 import type { Logger } from './log.js';
 import type { DetectorSet } from './plugin/registry.js';
 import { compileServer, type ServerRouter } from './router.js';
-import type { Candidate } from './sniffer.js';
+import { CONNECTION_FUEL_CALLS, type Candidate } from './sniffer.js';
 
 export interface RuntimeOptions {
   /** Detection timeout from accept, ms (`-t`). */
@@ -16,6 +16,8 @@ export interface RuntimeOptions {
   connectTimeoutMs: number;
   /** How backend sockets are driven (io-mode.ts). */
   io: IoMode;
+  /** Fuel per detect() call (0: unmetered); a connection may spend CONNECTION_FUEL_CALLS times it. */
+  fuel: number;
 }
 
 export interface ServerRuntime extends ForwardOptions {
@@ -24,6 +26,8 @@ export interface ServerRuntime extends ForwardOptions {
   router: ServerRouter;
   candidates: Candidate[];
   windowCap: number;
+  /** Fuel one connection may spend on detection in all (0: no cap). */
+  connectionFuel: number;
   deadlines: DeadlineQueue;
   log: Logger;
 }
@@ -46,6 +50,7 @@ export function buildServerRuntime(
     router,
     candidates,
     windowCap: options.windowCap,
+    connectionFuel: options.fuel * CONNECTION_FUEL_CALLS,
     connectTimeoutMs: options.connectTimeoutMs,
     connectDeadlines: new DeadlineQueue(options.connectTimeoutMs),
     dial: dialerFor(options.io),

@@ -13,7 +13,16 @@ export const DEFAULT_WINDOW_CAP = 16 * 1024;
 /** Detectors one server may run: a 31-bit mask tracks who is out, without a per-connection array. */
 export const MAX_PROTOCOLS_PER_SERVER = 31;
 
-export type DecisionReason = 'match' | 'no-match' | 'window-full' | 'eof' | 'timeout' | 'immediate';
+export type DecisionReason = 'match' | 'no-match' | 'window-full' | 'eof' | 'timeout' | 'immediate' | 'budget';
+
+/**
+ * Fuel a connection may spend on detection, over all calls, as a multiple of the per-call budget.
+ * Detectors re-read the window from byte 0 on every chunk, so a client dribbling its first 16 KiB a
+ * byte at a time would cost a detect call per byte: quadratic, seconds of CPU per connection. Real
+ * clients need 1-3 calls of a few thousand units; the dribbled-ClientHello test ~330 calls of ~4k.
+ * Past this, the connection gets the CATCHALL protocol (detection reason `budget`).
+ */
+export const CONNECTION_FUEL_CALLS = 8;
 
 export interface Decision {
   route: Route;
@@ -39,11 +48,14 @@ export class Sniffer {
   /** Bit i set: candidate i already said NO_MATCH (or can see no more) and is not asked again. */
   private out = 0;
   private outCount = 0;
+  private fuelSpent = 0;
 
+  /** `fuelCap`: fuel this connection may spend on detection in all (0: no cap, unmetered detectors). */
   constructor(
     private readonly router: ServerRouter,
     private readonly candidates: readonly Candidate[],
     private readonly windowCap: number,
+    private readonly fuelCap = 0,
   ) {}
 
   /** A server with no detectors decides before reading anything. */
@@ -83,6 +95,7 @@ export class Sniffer {
       if (this.out & bit) continue;
       const c = this.candidates[i]!;
       const r = c.detector.detect(view, eof);
+      this.fuelSpent += c.detector.stats.lastFuel;
       if (r.verdict === Verdict.MATCH) {
         return { route: this.router.route(c.routes, r.keys), reason: 'match', matched: c.routes.protocol, keys: r.keys };
       }
@@ -92,7 +105,8 @@ export class Sniffer {
         this.outCount++;
       }
     }
-    return this.outCount === this.candidates.length ? this.fallback(eof ? 'eof' : 'no-match') : undefined;
+    if (this.outCount === this.candidates.length) return this.fallback(eof ? 'eof' : 'no-match');
+    return this.fuelCap > 0 && this.fuelSpent > this.fuelCap ? this.fallback('budget') : undefined;
   }
 
   private append(bytes: Buffer): void {

@@ -106,7 +106,10 @@ export class Detector {
 
   /** Asks the detector about `window` (the connection's bytes from 0). Never throws. */
   detect(window: Uint8Array, eof: boolean): DetectResult {
-    if (this.quarantined) return NO_MATCH_RESULT;
+    if (this.quarantined) {
+      this.stats.lastFuel = 0;
+      return NO_MATCH_RESULT;
+    }
     this.stats.calls++;
     const n = window.length < this.inputCap ? window.length : this.inputCap;
     if (this.mem.byteLength === 0) this.refreshView();
@@ -122,6 +125,8 @@ export class Detector {
     try {
       raw = this.exports.detect(n, eof ? 1 : 0);
     } catch (err) {
+      // A failed call counts as spending its whole budget (the caller caps fuel per connection).
+      this.stats.lastFuel = this.limits.fuel;
       return this.strike(this.trapReason(err));
     }
     if (fuel) {

@@ -382,3 +382,38 @@ describe.each(['raw', 'fast', 'portable'] as const)('forwarding (%s io)', (io) =
     }
   });
 });
+
+describe('detection budget per connection', () => {
+  it('a client dribbling a long first flight gets the CATCHALL protocol once it has cost its budget', async () => {
+    const fallback = await bannerBackend('fallback');
+    // A tiny per-call budget makes the cap (8 calls' worth) bite within a few hundred bytes.
+    const p2 = await startProxy({
+      version: 'v0.2.0',
+      servers: { '127.0.0.1:0': { TLS: { CATCHALL: { action: 'REJECT' } }, CATCHALL: { CATCHALL: { action: 'FORWARD', to_addr: `127.0.0.1:${fallback.port}` } } } },
+    }, { fuel: 20_000, timeoutMs: 30_000 });
+    try {
+      const hello = fixture('node-big-alpn.bin');
+      const s = net.connect({ port: p2.port, host: '127.0.0.1', noDelay: true });
+      s.on('error', () => {});
+      const got = new Promise<string>((resolve) => {
+        let data = '';
+        s.on('data', (d) => (data += d));
+        s.on('close', () => resolve(data));
+      });
+      await once(s, 'connect');
+      for (let i = 0; i < hello.length && !s.destroyed; i++) {
+        await new Promise<void>((r) => s.write(hello.subarray(i, i + 1), () => r()));
+        // Let the in-process proxy read this byte on its own (setImmediate runs after I/O polling).
+        await new Promise((r) => setImmediate(r));
+        if (p2.logs.some((l) => l.event === 'connection')) break;
+      }
+      const rec = await p2.waitLog((l) => l.event === 'connection');
+      expect(rec).toMatchObject({ detection: 'budget', protocol: 'CATCHALL' });
+      expect(rec.bytes_in as number).toBeLessThan(hello.length);
+      expect(await got).toBe('fallback');
+    } finally {
+      await p2.stop(true);
+      await fallback.close();
+    }
+  });
+});

@@ -142,7 +142,12 @@ export async function exchange(port: number, chunks: Buffer[], opts: { end?: boo
   // Not events.once: it rejects on 'error', and a reset is an outcome the caller asserts on.
   const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
   await once(s, 'connect');
-  for (const c of chunks) await new Promise<void>((r) => s.write(c, () => r()));
+  for (const c of chunks) {
+    await new Promise<void>((r) => s.write(c, () => r()));
+    // Yield past the I/O phase, so that an in-process proxy reads each chunk on its own instead of
+    // finding them all coalesced in one read.
+    if (chunks.length > 1) await new Promise((r) => setImmediate(r));
+  }
   if (opts.end !== false) s.end();
   await closed;
   return { data: Buffer.concat(got), ...(error ? { error } : {}) };
