@@ -9,7 +9,13 @@ import { PassthruError, UsageError } from './errors.js';
 import { createLogger, type LogLevel } from './log.js';
 import { DEFAULT_CONFIG, PACKAGE_ROOT } from './paths.js';
 import { runCheck } from './commands/check.js';
+import { runExplain } from './commands/explain.js';
+import { runPluginBuild } from './commands/plugin-build.js';
+import { DEFAULT_IDLE_MS, runPluginCapture } from './commands/plugin-capture.js';
 import { runPluginInspect } from './commands/plugin-inspect.js';
+import { runPluginNew } from './commands/plugin-new.js';
+import { runPluginTest } from './commands/plugin-test.js';
+import { DEFAULT_FUZZ_RUNS, DEFAULT_FUZZ_SEED } from './plugin/conformance.js';
 import { runServe } from './commands/serve.js';
 import { DEFAULT_FUEL, DEFAULT_MAX_MEMORY_PAGES } from './plugin/loader.js';
 
@@ -92,7 +98,86 @@ async function main(argv: string[]): Promise<number> {
             exitCode = await runPluginInspect({ file: args.file, json: args.json, ...sandboxOptions(args) }, process.stdout);
           },
         )
-        .demandCommand(1, 'plugin: name a subcommand (inspect)'),
+        .command(
+          'new <name> [dir]',
+          'scaffold a detector project (package.json, asconfig.json, assembly/index.ts, fixtures/) in DIR (default ./NAME)',
+          (y) =>
+            y
+              .positional('name', { type: 'string', describe: 'detector name: lower-case letters, digits, _ . - (build/NAME.wasm)', demandOption: true })
+              .positional('dir', { type: 'string', describe: 'directory to create (must not exist or be empty)' })
+              .option('protocol', { type: 'string', describe: 'protocol name the config sections use', defaultDescription: 'NAME in upper case', requiresArg: true }),
+          async (args) => {
+            exitCode = await runPluginNew({ name: args.name, ...(args.dir ? { dir: args.dir } : {}), ...(args.protocol ? { protocol: args.protocol } : {}) }, process.stdout);
+          },
+        )
+        .command(
+          'build [dir]',
+          'compile a detector project to DIR/build/NAME.wasm with the sandbox\'s settings and this Passthru\'s SDK and AssemblyScript',
+          (y) => y.positional('dir', { type: 'string', describe: 'the project (with package.json)', default: '.' }),
+          async (args) => {
+            exitCode = await runPluginBuild({ dir: args.dir }, process.stdout);
+          },
+        )
+        .command(
+          'capture <out>',
+          'record the first bytes a real client sends (for fixtures): listen on 127.0.0.1, accept one connection, write what it sends to OUT, never answer',
+          (y) =>
+            y
+              .positional('out', { type: 'string', describe: 'file to write', demandOption: true })
+              .option('port', { type: 'number', describe: 'port to listen on (0: any; printed as "listening P")', default: 0, requiresArg: true })
+              .option('idle', { type: 'number', describe: 'stop after the client is quiet this many ms', default: DEFAULT_IDLE_MS, requiresArg: true }),
+          async (args) => {
+            exitCode = await runPluginCapture({ out: args.out, port: args.port, idleMs: args.idle }, process.stdout);
+          },
+        )
+        .command(
+          'test <file>',
+          'the conformance kit: load checks, fixtures at every split point, determinism, other protocols\' captures, fuzzing, fuel, time; exit 1 on failure',
+          (y) =>
+            withSandbox(y)
+              .positional('file', { type: 'string', describe: 'the detector .wasm', demandOption: true })
+              .option('fixtures', { type: 'string', describe: 'directory with manifest.json and the captures', defaultDescription: 'the project\'s fixtures/', requiresArg: true })
+              .option('fuzz-runs', { type: 'number', describe: 'random and mutated windows to try', default: DEFAULT_FUZZ_RUNS, requiresArg: true })
+              .option('seed', { type: 'number', describe: 'fuzzing seed (fixed, so a failure reproduces)', default: DEFAULT_FUZZ_SEED, requiresArg: true })
+              .option('json', { type: 'boolean', describe: 'print the report as JSON', default: false }),
+          async (args) => {
+            const runs = args['fuzz-runs'];
+            if (!Number.isInteger(runs) || runs < 0) throw new UsageError(`--fuzz-runs: ${runs} is not a whole number`);
+            exitCode = await runPluginTest(
+              { file: args.file, ...(args.fixtures ? { fixtures: args.fixtures } : {}), fuzzRuns: runs, seed: args.seed, json: args.json, ...sandboxOptions(args) },
+              process.stdout,
+            );
+          },
+        )
+        .demandCommand(1, 'plugin: name a subcommand (new, build, test, capture, inspect)'),
+    )
+    .command(
+      'explain <file>',
+      'run a captured first flight through the detectors and rules of each server of the config; print every detector\'s verdict, keys, fuel and time, and the rule chosen and why',
+      (y) =>
+        withSandbox(withConfig(y))
+          // One file per --plugin here: a greedy array would swallow the capture after it.
+          .option('plugin', { type: 'string', array: true, nargs: 1, describe: 'detector .wasm to load (repeatable); replaces a bundled detector of the same protocol', default: [] as string[], requiresArg: true })
+          .positional('file', { type: 'string', describe: 'the bytes a client sent first (raw, or hex with --hex)', demandOption: true })
+          .option('hex', { type: 'boolean', describe: 'FILE is hex text (whitespace, ":" and "," ignored)', default: false })
+          .option('eof', { type: 'boolean', describe: 'the client closes its side after FILE (else it waits, and undecided means the timeout)', default: false })
+          .option('server', { type: 'string', describe: 'only this server address (as written in the config)', requiresArg: true })
+          .option('json', { type: 'boolean', describe: 'print the explanation as JSON', default: false }),
+      async (args) => {
+        exitCode = await runExplain(
+          {
+            configFile: args.c,
+            plugins: args.plugin,
+            file: args.file,
+            hex: args.hex,
+            eof: args.eof,
+            json: args.json,
+            ...(args.server !== undefined ? { server: args.server } : {}),
+            ...sandboxOptions(args),
+          },
+          process.stdout,
+        );
+      },
     )
     .strict()
     .version(version)

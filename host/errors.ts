@@ -58,3 +58,13 @@ export class ListenError extends PassthruError {
     super(`cannot listen on ${address}: ${reason}`, options);
   }
 }
+
+/** A detector project or plugin source could not be built (`passthru plugin build`, `npm run build:plugins`). */
+export class PluginBuildError extends PassthruError {
+  readonly code = 'E_PLUGIN_BUILD';
+}
+
+/** A detector failed the conformance kit (`passthru plugin test`) or could not be tested at all. */
+export class PluginTestError extends PassthruError {
+  readonly code = 'E_PLUGIN_TEST';
+}

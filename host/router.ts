@@ -18,6 +18,14 @@ export interface Route {
   rule: string;
 }
 
+/** How a rule was chosen (filled in only when a caller asks, e.g. `passthru explain`). */
+export interface RouteReason {
+  /** `exact`/`wildcard`/`prefix`: by `key`; `catchall`: the protocol's CATCHALL rule; `fallback`: the server's. */
+  kind: 'exact' | 'wildcard' | 'prefix' | 'catchall' | 'fallback';
+  /** The detector's key that matched, as reported. */
+  key?: string;
+}
+
 /** Applies when nothing in the config does: the original closes such connections. */
 export const IMPLICIT_REJECT: Route = Object.freeze({ action: 'REJECT', protocol: '', rule: '(no rule)' });
 
@@ -78,36 +86,44 @@ export class ProtocolRoutes {
     if (!table.has(compiled)) table.set(compiled, route);
   }
 
-  /** The rule for the first key that has one, or undefined (then CATCHALL rules apply). */
-  lookup(keys: readonly string[]): Route | undefined {
+  /**
+   * The rule for the first key that has one, or undefined (then CATCHALL rules apply). `why`, when
+   * given, is told which key matched and how; the proxy passes none and allocates nothing for it.
+   */
+  lookup(keys: readonly string[], why?: RouteReason): Route | undefined {
     for (const key of keys) {
       const space = key.indexOf(' ');
+      let r: Route | undefined;
+      let how: RouteReason['kind'] = 'exact';
       if (space < 0) {
-        const r = this.exact.get(key);
-        if (r) return r;
-        continue;
+        r = this.exact.get(key);
+      } else {
+        const name = key.slice(0, space);
+        const kind = this.keyKinds?.[name];
+        if (kind === 'prefix') {
+          r = this.lookupPrefix(key, space);
+          how = 'prefix';
+        } else if (kind !== 'hostname') {
+          r = this.exact.get(key);
+        } else {
+          const value = normalizeHostname(key.slice(space + 1));
+          const prefix = key.slice(0, space + 1);
+          r = this.exact.get(prefix + value);
+          // Longest suffix first: the most specific wildcard wins. A dot at index 0 is not a label boundary.
+          if (!r && this.wildcard.size > 0) {
+            for (let dot = value.indexOf('.', 1); dot > 0 && !r; dot = value.indexOf('.', dot + 1)) {
+              r = this.wildcard.get(prefix + value.slice(dot));
+              how = 'wildcard';
+            }
+          }
+        }
       }
-      const name = key.slice(0, space);
-      const kind = this.keyKinds?.[name];
-      if (kind === 'prefix') {
-        const r = this.lookupPrefix(key, space);
-        if (r) return r;
-        continue;
-      }
-      if (kind !== 'hostname') {
-        const r = this.exact.get(key);
-        if (r) return r;
-        continue;
-      }
-      const value = normalizeHostname(key.slice(space + 1));
-      const prefix = key.slice(0, space + 1);
-      const r = this.exact.get(prefix + value);
-      if (r) return r;
-      if (this.wildcard.size === 0) continue;
-      // Longest suffix first: the most specific wildcard wins. A dot at index 0 is not a label boundary.
-      for (let dot = value.indexOf('.', 1); dot > 0; dot = value.indexOf('.', dot + 1)) {
-        const w = this.wildcard.get(prefix + value.slice(dot));
-        if (w) return w;
+      if (r) {
+        if (why) {
+          why.kind = how;
+          why.key = key;
+        }
+        return r;
       }
     }
     return undefined;
@@ -133,9 +149,15 @@ export class ServerRouter {
   /** The CATCHALL protocol's rule, or REJECT when the config has none. */
   fallback: Route = IMPLICIT_REJECT;
 
-  /** The rule for a connection the detector of `p` matched with `keys`. */
-  route(p: ProtocolRoutes, keys: readonly string[]): Route {
-    return p.lookup(keys) ?? p.catchall ?? this.fallback;
+  /** The rule for a connection the detector of `p` matched with `keys`; `why` as for lookup(). */
+  route(p: ProtocolRoutes, keys: readonly string[], why?: RouteReason): Route {
+    const r = p.lookup(keys, why);
+    if (r) return r;
+    if (why) {
+      why.kind = p.catchall ? 'catchall' : 'fallback';
+      delete why.key;
+    }
+    return p.catchall ?? this.fallback;
   }
 }
 

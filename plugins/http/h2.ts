@@ -6,7 +6,7 @@
 // §5.5 says to ignore) are skipped; anything else before HEADERS means this is not a well-behaved
 // HTTP/2 client. A header block continued in CONTINUATION frames (§6.10) is reassembled.
 
-import { Bytes, OUT, Prefix, INPUT_CAP } from "../../sdk/assembly";
+import { Bytes, OUT, Prefix, INPUT_CAP, view } from "passthru-mux/sdk";
 import { Status, Version, request } from "./request";
 import { decodeBlock } from "./hpack";
 
@@ -37,7 +37,7 @@ const PRIORITY_SIZE: i32 = 5;
 
 /** A header block split over CONTINUATION frames, joined. It came from the window, so the window's size bounds it. */
 const BLOCK_PTR: usize = memory.data(INPUT_CAP, 16);
-const block: Bytes = changetype<Bytes>(memory.data(offsetof<Bytes>(), 8));
+const block: Bytes = view();
 
 /** The window starts with the whole preface: EQUAL; might still: PARTIAL. */
 export function prefaceState(w: Bytes): Prefix {

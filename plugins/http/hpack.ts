@@ -1,12 +1,11 @@
-// HPACK (RFC 7541) header block decoding, as far as routing needs it: the :authority, host and
-// :method fields of a request's first header block. No dynamic table is kept: on a new
+// HPACK (RFC 7541) header block decoding, as far as routing needs it: the :authority, host,
+// :method and :path fields of a request's first header block. No dynamic table is kept: on a new
 // connection the table starts empty, so a dynamic index can only point at a field this same block
 // added before, and none of the three fields is sent twice in a valid request.
 
-import { Bytes, OUT } from "../../sdk/assembly";
-import { isTchar } from "../../sdk/assembly/text";
+import { Bytes, OUT, view, isTchar } from "passthru-mux/sdk";
 import { huffmanDecode, HUFF_INVALID, HUFF_TOO_LONG } from "./huffman";
-import { HostField, request, setHostFromAuthority } from "./request";
+import { HostField, MAX_PATH, request, setHostFromAuthority, setPath } from "./request";
 
 /** Entries of the static table (Appendix A); higher indices are the dynamic table's. */
 const STATIC_ENTRIES: i32 = 61;
@@ -14,6 +13,8 @@ const STATIC_ENTRIES: i32 = 61;
 const IDX_AUTHORITY: i32 = 1;
 const IDX_METHOD_GET: i32 = 2;
 const IDX_METHOD_POST: i32 = 3;
+const IDX_PATH_ROOT: i32 = 4; // `:path /`
+const IDX_PATH_INDEX: i32 = 5; // `:path /index.html`
 const IDX_HOST: i32 = 38;
 
 /**
@@ -31,19 +32,27 @@ const HOST_CAP: i32 = 512;
 const METHOD_CAP: i32 = 32;
 /** A literal field name longer than the longest one we look for (":authority") is not one of them. */
 const NAME_CAP: i32 = 16;
+/**
+ * Room for a decoded :path, which carries the query too: a path of MAX_PATH bytes with a query of
+ * up to three times that still decodes; a longer value is skipped and yields no PATH key.
+ */
+const PATH_CAP: i32 = 4 * MAX_PATH;
 
 const HOST_BUF: usize = memory.data(HOST_CAP);
 const METHOD_BUF: usize = memory.data(METHOD_CAP);
 const NAME_BUF: usize = memory.data(NAME_CAP);
-const hostView: Bytes = changetype<Bytes>(memory.data(offsetof<Bytes>(), 8));
-const methodView: Bytes = changetype<Bytes>(memory.data(offsetof<Bytes>(), 8));
-const nameView: Bytes = changetype<Bytes>(memory.data(offsetof<Bytes>(), 8));
+const PATH_BUF: usize = memory.data(PATH_CAP);
+const hostView: Bytes = view();
+const methodView: Bytes = view();
+const nameView: Bytes = view();
+const pathView: Bytes = view();
 
 enum Name {
   OTHER = 0,
   AUTHORITY = 1,
   HOST = 2,
   METHOD = 3,
+  PATH = 4,
 }
 
 // Results of the small readers below, which would otherwise need tuples.
@@ -70,6 +79,8 @@ export function decodeBlock(blk: Bytes): bool {
       if (pos == OUT || intValue == 0) return false;
       if (intValue == IDX_METHOD_GET) setMethod("GET");
       else if (intValue == IDX_METHOD_POST) setMethod("POST");
+      else if (intValue == IDX_PATH_ROOT) setStaticPath("/");
+      else if (intValue == IDX_PATH_INDEX) setStaticPath("/index.html");
       // :authority and host have empty values in the static table: as good as not sent.
       continue;
     } else if ((b & 0xc0) == 0x40) {
@@ -108,6 +119,9 @@ export function decodeBlock(blk: Bytes): bool {
     } else if (name == Name.METHOD) {
       pos = readString(blk, pos, METHOD_BUF, METHOD_CAP);
       if (pos == OUT) return false;
+      // The buffer now holds this value, whatever an earlier :method left there: report it only if
+      // it is a token, else no method at all (never a mix of the two).
+      request.methodLen = 0;
       if (strLen > 0) {
         methodView.reset(METHOD_BUF, strLen);
         if (isToken(methodView)) {
@@ -115,6 +129,13 @@ export function decodeBlock(blk: Bytes): bool {
           request.methodOff = 0;
           request.methodLen = strLen;
         }
+      }
+    } else if (name == Name.PATH) {
+      pos = readString(blk, pos, PATH_BUF, PATH_CAP);
+      if (pos == OUT) return false;
+      if (strLen > 0) {
+        pathView.reset(PATH_BUF, strLen);
+        setPath(pathView, 0, strLen);
       }
     } else {
       pos = readString(blk, pos, 0, 0);
@@ -138,6 +159,7 @@ function indexedName(i: i32): Name {
   if (i == IDX_AUTHORITY) return Name.AUTHORITY;
   if (i == IDX_METHOD_GET || i == IDX_METHOD_POST) return Name.METHOD;
   if (i == IDX_HOST) return Name.HOST;
+  if (i == IDX_PATH_ROOT || i == IDX_PATH_INDEX) return Name.PATH;
   return Name.OTHER; // other static names, or a dynamic entry (see the file comment)
 }
 
@@ -147,6 +169,7 @@ function literalName(n: i32): Name {
   if (equals(nameView, ":authority")) return Name.AUTHORITY;
   if (equals(nameView, "host")) return Name.HOST;
   if (equals(nameView, ":method")) return Name.METHOD;
+  if (equals(nameView, ":path")) return Name.PATH;
   return Name.OTHER;
 }
 
@@ -163,6 +186,14 @@ function isToken(b: Bytes): bool {
     if (!isTchar(b.u8(i))) return false;
   }
   return b.len > 0;
+}
+
+/** A :path from the static table, copied so that it is a view like any decoded one. */
+function setStaticPath(s: string): void {
+  const n = s.length;
+  for (let i = 0; i < n; i++) store<u8>(PATH_BUF + <usize>i, <u8>s.charCodeAt(i));
+  pathView.reset(PATH_BUF, n);
+  setPath(pathView, 0, n);
 }
 
 function setMethod(s: string): void {

@@ -8,9 +8,8 @@
 // host themselves, §3.2.2), else at the end of the Host field line, or at the end of the head if
 // there is none.
 
-import { Bytes, OUT, Prefix } from "../../sdk/assembly";
-import { CR, LF, SP, equalsIgnoreCase, isAlpha, isDigit, isTchar, lineContentEnd, skipSpaces, trimSpacesEnd } from "../../sdk/assembly/text";
-import { Status, request, setHostFromAuthority } from "./request";
+import { Bytes, OUT, Prefix, CR, LF, SP, equalsIgnoreCase, isAlpha, isDigit, isTchar, lineContentEnd, skipSpaces, trimSpacesEnd } from "passthru-mux/sdk";
+import { Status, request, setHostFromAuthority, setPath } from "./request";
 
 const HTTP1 = "HTTP/1.";
 
@@ -104,6 +103,7 @@ export function parse(w: Bytes): Status {
     if (!hostFromAbsoluteUri(w, t0, targetLen)) return Status.INVALID;
     return Status.COMPLETE;
   }
+  setPath(w, t0, targetLen); // origin-form; `*` (asterisk-form) has no path
   return fields(w, lineEnd);
 }
 
@@ -182,5 +182,7 @@ function hostFromAbsoluteUri(w: Bytes, off: i32, len: i32): bool {
     a1++;
   }
   setHostFromAuthority(w, at, a1 - at);
+  if (a1 < end && w.u8(a1) == 0x2f) setPath(w, a1, end - a1);
+  else request.pathIsRoot = true;
   return true;
 }

@@ -3,7 +3,7 @@
 // from the RFC's table). Bit by bit: slower than a byte-at-a-time state table, but it is 2 KiB
 // of tables less, and a detector decodes one short string per connection.
 
-import { Bytes } from "../../sdk/assembly";
+import { Bytes } from "passthru-mux/sdk";
 import { HUFF_COUNT, HUFF_FIRST, HUFF_INDEX, HUFF_SYMS, HUFF_MIN_LEN, HUFF_MAX_LEN, HUFF_EOS } from "./huffman-table";
 
 /** Decoding failed: EOS inside the string, a code longer than any, or padding that is not EOS's prefix. */

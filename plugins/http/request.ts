@@ -1,8 +1,7 @@
 // What the HTTP/1 and HTTP/2 parsers found, in one shape, so that index.ts turns either into the
 // same keys. One static instance: a parse runs once per detect() call and allocates nothing.
 
-import { Bytes, OUT } from "../../sdk/assembly";
-import { isDigit, isDnsName, isHexDigit } from "../../sdk/assembly/text";
+import { Bytes, OUT, isDigit, isDnsName, isHexDigit } from "passthru-mux/sdk";
 
 export enum Status {
   /** A request head complete enough to route: the fields below are set. */
@@ -41,6 +40,15 @@ export class Request {
   methodBytes: Bytes = changetype<Bytes>(0);
   methodOff: i32 = 0;
   methodLen: i32 = 0;
+  /**
+   * The path of the target without its query (origin-form, absolute-form, or :path), or pathLen
+   * -1 when the request has none a rule could match (CONNECT, `*`, bytes outside visible ASCII).
+   */
+  pathBytes: Bytes = changetype<Bytes>(0);
+  pathOff: i32 = 0;
+  pathLen: i32 = -1;
+  /** An absolute-form target with an empty path: its path is `/` (RFC 9112 §3.2.1). */
+  pathIsRoot: bool = false;
 }
 
 export const request: Request = changetype<Request>(memory.data(offsetof<Request>(), 8));
@@ -51,6 +59,33 @@ export function resetRequest(): void {
   request.host = HostField.ABSENT;
   request.hostLen = 0;
   request.methodLen = 0;
+  request.pathLen = -1;
+  request.pathIsRoot = false;
+}
+
+/**
+ * Longest path reported as a key. Paths are routed by prefix, and a rule is written for a
+ * directory, not for a 2 KB generated URL; longer paths get no PATH key (only HOST, VERSION,
+ * METHOD and CATCHALL rules apply), which keeps the keys within the module's 1 KiB key buffer.
+ */
+export const MAX_PATH: i32 = 512;
+
+/**
+ * Sets the path from a target `/path?query#fragment` at `off` (`len` bytes): the bytes before `?`
+ * or `#`. Only visible ASCII: a key must be valid UTF-8, and clients percent-encode the rest.
+ */
+export function setPath(b: Bytes, off: i32, len: i32): void {
+  if (len < 1 || b.u8(off) != 0x2f) return;
+  let end = off + len;
+  const q = b.indexOf(0x3f, off, end);
+  if (q != OUT) end = q;
+  const h = b.indexOf(0x23, off, end);
+  if (h != OUT) end = h;
+  const n = end - off;
+  if (n > MAX_PATH || !b.allIn(off, n, 0x21, 0x7e)) return;
+  request.pathBytes = b;
+  request.pathOff = off;
+  request.pathLen = n;
 }
 
 /**

@@ -8,8 +8,7 @@
 // Pure: it says whether the window holds a complete, well-formed Connection Request and where its
 // cookie line is. What the line means for keys is index.ts.
 
-import { Bytes, OUT, INPUT_CAP } from "../../sdk/assembly";
-import { CR, LF } from "../../sdk/assembly/text";
+import { Bytes, OUT, INPUT_CAP, CR, LF } from "passthru-mux/sdk";
 
 /** TPKT version (RFC 1006 §6); the byte after it is reserved and must be 0. */
 const TPKT_VERSION: i32 = 3;

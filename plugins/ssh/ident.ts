@@ -6,8 +6,7 @@
 // identification line and where its softwareversion is. A client sends this line first; only a
 // server may send other lines before it (§4.2), so anything else in front means "not SSH".
 
-import { Bytes, OUT, Prefix } from "../../sdk/assembly";
-import { CR, LF, SP, isVisible } from "../../sdk/assembly/text";
+import { Bytes, OUT, Prefix, CR, LF, SP, isVisible } from "passthru-mux/sdk";
 
 const MAGIC = "SSH-";
 /** The protocol versions a client speaking SSH 2 announces: 2.0, or 1.99 for "2.0 and 1.x" (§5.1). */

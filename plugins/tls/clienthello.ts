@@ -5,7 +5,7 @@
 // Specs: record layer RFC 8446 §5.1 (RFC 5246 §6.2.1), handshake framing RFC 8446 §4,
 // ClientHello RFC 8446 §4.1.2 (RFC 5246 §7.4.1.2), server_name RFC 6066 §3, ALPN RFC 7301 §3.1.
 
-import { Bytes, OUT, INPUT_CAP } from "../../sdk/assembly";
+import { Bytes, OUT, INPUT_CAP, view } from "passthru-mux/sdk";
 
 /** ContentType handshake (RFC 8446 §5.1): the only record type that may carry a ClientHello. */
 const CONTENT_HANDSHAKE: i32 = 0x16;
@@ -71,7 +71,7 @@ export class Hello {
 }
 
 export const hello: Hello = changetype<Hello>(memory.data(offsetof<Hello>(), 8));
-const body: Bytes = changetype<Bytes>(memory.data(offsetof<Bytes>(), 8));
+const body: Bytes = view();
 
 /**
  * Handshake bytes gathered from several records. A fragmented ClientHello is at most what fits in

@@ -1,14 +1,13 @@
 // Detector ABI v1, module side: every name and number of the contract lives here and only here.
 // The host side is host/plugin/abi.ts; the two files must agree (names, numbers, bit layout).
-// A plugin's entry re-exports the glue below and defines `detect`:
-//
-//   export { passthru_abi_v1, input_ptr, input_cap, key_ptr } from "../../sdk/assembly/abi";
-//   export function detect(len: i32, eof: i32): i32 { ... }
+// Authors never import this file: `passthru plugin build` compiles a generated entry that
+// re-exports the glue below and wraps the author's `detect(w: Window): Verdict` as
+// `detect(len, eof)` (host/plugin/build.ts, `entrySource`).
 
 export const ABI_VERSION: i32 = 1;
 
 /** Verdict codes in bits 0–7 of detect()'s result (host: `Verdict`). */
-export enum Verdict {
+export enum VerdictCode {
   NEED_MORE = 0,
   MATCH = 1,
   NO_MATCH = 2,
@@ -58,6 +57,6 @@ export function key_ptr(): i32 {
 /** Packs a verdict and a key length into detect()'s result. */
 // @ts-ignore: decorator
 @inline
-export function packResult(verdict: Verdict, keyLen: i32): i32 {
+export function packResult(verdict: VerdictCode, keyLen: i32): i32 {
   return (<i32>verdict & VERDICT_MASK) | ((keyLen & KEY_LEN_MASK) << KEY_LEN_SHIFT);
 }

@@ -3,7 +3,7 @@
 // and read only through the bounds-checked Bytes readers, so a lying length can give a wrong
 // answer but never a read outside the window.
 //
-//   import { findLineEnd, equalsIgnoreCase, isDnsName } from "../../sdk/assembly/text";
+//   import { findLF, equalsIgnoreCase, isDnsName } from "passthru-mux/sdk";
 
 import { Bytes, OUT } from "./window";
 

@@ -88,10 +88,10 @@ describe('one port, five protocols', () => {
     expect(h2.stdout).toBe(`web h2 host=web.test:${proxy.port}`);
     expect(await connectionLog((l) => l.rule === 'HOST web.test' && (l.keys as string[]).includes('VERSION h2c'))).toMatchObject({
       protocol: 'HTTP',
-      keys: ['HOST web.test', 'VERSION h2c', 'METHOD GET'],
+      keys: ['HOST web.test', 'PATH /', 'VERSION h2c', 'METHOD GET'],
     });
     expect(await connectionLog((l) => l.rule === 'HOST web.test' && (l.keys as string[]).includes('VERSION http/1.1'))).toMatchObject({
-      keys: ['HOST web.test', 'VERSION http/1.1', 'METHOD GET'],
+      keys: ['HOST web.test', 'PATH /', 'VERSION http/1.1', 'METHOD GET'],
     });
   }, CLIENT_TEST_TIMEOUT_MS);
 

@@ -3,14 +3,9 @@
 // protocol unless an entry says otherwise with "protocol".
 
 import { describe, it, expect, beforeAll } from 'vitest';
-import type { RawDetector } from './raw-runner.js';
+import type { RawDetector } from '../../host/plugin/conformance.js';
 import { fixtureBytes, loadDetector, loadManifest, pluginsWithFixtures, MATCH, type Fixture } from '../helpers/detector-fixtures.js';
 
-/**
- * Foreign fixtures in plugins/tls/fixtures/manifest.json, which predates the "protocol" field.
- * Remove once that manifest marks them itself.
- */
-const TLS_MANIFEST_FOREIGN: Record<string, string> = { 'ssh-banner.bin': 'SSH', 'http-curl-get.bin': 'HTTP' };
 /** Every prefix is tried for fixtures up to this size; bigger ones whole only (16 K prefixes × 4 detectors is slow). */
 const PREFIX_SWEEP_MAX = 4096;
 
@@ -31,8 +26,7 @@ function cases(): Case[] {
   const out: Case[] = [];
   for (const plugin of plugins) {
     for (const fixture of loadManifest(plugin)) {
-      const foreign = fixture.protocol ?? (plugin === 'tls' ? TLS_MANIFEST_FOREIGN[fixture.file] : undefined);
-      out.push({ plugin, fixture, protocol: foreign ?? '' });
+      out.push({ plugin, fixture, protocol: fixture.protocol ?? '' });
     }
   }
   return out;
