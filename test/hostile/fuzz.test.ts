@@ -95,7 +95,7 @@ describe.skipIf(!existsSync(TLS_WASM))('fuzzing the bundled TLS detector through
       for (let k = 1 + r.int(8); k > 0; k--) {
         const at = r.int(len);
         switch (r.int(6)) {
-          case 0: scratch[at] ^= 1 << r.int(8); break;
+          case 0: scratch[at] = scratch[at]! ^ (1 << r.int(8)); break;
           case 1: scratch[at] = r.int(256); break;
           case 2: scratch[at] = r.next() < 0.5 ? 0 : 0xff; break;
           case 3: // a length field (big-endian u16) set to something interesting
