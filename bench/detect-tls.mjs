@@ -5,7 +5,7 @@
 //   npm run build:plugins && node bench/detect-tls.mjs [--rounds N] [--calls N]
 
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const arg = (name, dflt) => {
@@ -19,45 +19,58 @@ const CALLS = arg('calls', 200_000);
 /** Untimed calls first so that V8 has tiered the module up (Liftoff → TurboFan). */
 const WARMUP = 100_000;
 
-const wasm = readFileSync(`${ROOT}dist/plugins/tls.wasm`);
-const hello = readFileSync(`${ROOT}plugins/tls/fixtures/curl.bin`);
-const { exports: ex } = new WebAssembly.Instance(new WebAssembly.Module(wasm), {});
-const input = new Uint8Array(ex.memory.buffer, ex.input_ptr(), ex.input_cap());
-input.set(hello);
-const len = hello.length;
-const r = ex.detect(len, 0);
-if ((r & 0xff) !== 1) throw new Error(`curl.bin did not MATCH (result ${r})`);
-
-function detectOnly() {
-  let acc = 0;
-  for (let i = 0; i < CALLS; i++) acc ^= ex.detect(len, 0);
-  return acc;
-}
-function copyAndDetect() {
-  let acc = 0;
-  for (let i = 0; i < CALLS; i++) {
-    input.set(hello);
-    acc ^= ex.detect(len, 0);
-  }
-  return acc;
-}
-
-function measure(name, fn) {
-  for (let done = 0; done < WARMUP; done += CALLS) fn();
+/**
+ * ns per call of `fn`, which makes `calls` calls per invocation: untimed warm-up first, then the
+ * median (and spread) of `rounds` timed invocations. Shared with detect-cost.mjs.
+ */
+export function nsPerCall(fn, { calls = CALLS, rounds = ROUNDS, warmup = WARMUP } = {}) {
+  for (let done = 0; done < warmup; done += calls) fn();
   const ns = [];
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < rounds; round++) {
     const t0 = process.hrtime.bigint();
     fn();
-    ns.push(Number(process.hrtime.bigint() - t0) / CALLS);
+    ns.push(Number(process.hrtime.bigint() - t0) / calls);
   }
   ns.sort((a, b) => a - b);
-  const median = ns[Math.floor(ns.length / 2)];
-  const f = (x) => x.toFixed(1);
-  console.log(
-    `${name.padEnd(16)} median ${f(median)} ns/call  min ${f(ns[0])}  max ${f(ns[ns.length - 1])}  ` +
-      `(${ROUNDS} rounds × ${CALLS} calls, ${len}-byte ClientHello, ${wasm.length}-byte module)`,
-  );
+  return { median: ns[Math.floor(ns.length / 2)], min: ns[0], max: ns[ns.length - 1] };
 }
 
-measure('detect', detectOnly);
-measure('copy + detect', copyAndDetect);
+function main() {
+  const wasm = readFileSync(`${ROOT}dist/plugins/tls.wasm`);
+  const hello = readFileSync(`${ROOT}plugins/tls/fixtures/curl.bin`);
+  const { exports: ex } = new WebAssembly.Instance(new WebAssembly.Module(wasm), {});
+  const input = new Uint8Array(ex.memory.buffer, ex.input_ptr(), ex.input_cap());
+  input.set(hello);
+  const len = hello.length;
+  const r = ex.detect(len, 0);
+  if ((r & 0xff) !== 1) throw new Error(`curl.bin did not MATCH (result ${r})`);
+
+  function detectOnly() {
+    let acc = 0;
+    for (let i = 0; i < CALLS; i++) acc ^= ex.detect(len, 0);
+    return acc;
+  }
+  function copyAndDetect() {
+    let acc = 0;
+    for (let i = 0; i < CALLS; i++) {
+      input.set(hello);
+      acc ^= ex.detect(len, 0);
+    }
+    return acc;
+  }
+
+  function measure(name, fn) {
+    const { median, min, max } = nsPerCall(fn);
+    const f = (x) => x.toFixed(1);
+    console.log(
+      `${name.padEnd(16)} median ${f(median)} ns/call  min ${f(min)}  max ${f(max)}  ` +
+        `(${ROUNDS} rounds × ${CALLS} calls, ${len}-byte ClientHello, ${wasm.length}-byte module)`,
+    );
+  }
+
+  measure('detect', detectOnly);
+  measure('copy + detect', copyAndDetect);
+}
+
+// Run as a script, not when imported for nsPerCall.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();
