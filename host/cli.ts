@@ -179,6 +179,11 @@ async function main(argv: string[]): Promise<number> {
         );
       },
     )
+    // A single-valued flag given twice: the last one wins, as with Go's flag package (yargs would
+    // make an array of it). --plugin stays a list.
+    .middleware((argv) => {
+      for (const [k, v] of Object.entries(argv)) if (Array.isArray(v) && k !== 'plugin' && k !== '_') argv[k] = v[v.length - 1];
+    }, true)
     .strict()
     .version(version)
     .alias('h', 'help')

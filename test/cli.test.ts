@@ -78,6 +78,14 @@ describe('passthru flags', () => {
     expect(r.stderr).toMatch(message);
   });
 
+  it('a single-valued flag given twice takes the last value, as Go flags do', async () => {
+    const r = await passthru('-w', '1', '-w', '3');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('-w 3: worker processes are not implemented yet');
+    const ok = await passthru('check', '-c', 'nonexistent.json', '-c', 'config/default.json');
+    expect(ok.code).toBe(0);
+  });
+
   it('--version prints the package version', async () => {
     const r = await passthru('--version');
     expect(r.code).toBe(0);
