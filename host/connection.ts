@@ -17,6 +17,7 @@ export class Connection implements Deadlined, EndpointEvents {
   private readonly sniffer: Sniffer;
   private decision: Decision | undefined;
   private forward: Forward | undefined;
+  private peer = '';
   private clientEof = false;
   private rejecting = false;
 
@@ -30,6 +31,8 @@ export class Connection implements Deadlined, EndpointEvents {
   /** Starts sniffing the accepted `client`. */
   start(client: Endpoint): void {
     this.client = client;
+    // The peer address is only known while the socket is open; read it now if a line will need it.
+    if (this.rt.log.isLevelEnabled('info')) this.peer = client.peer;
     client.setEvents(this);
     if (this.sniffer.decidesAtOnce) {
       this.decide(this.sniffer.immediate());
@@ -56,7 +59,9 @@ export class Connection implements Deadlined, EndpointEvents {
     // The window outlives this read: copy it out of the shared buffer.
     const d = this.sniffer.push(owned ?? copyRead(n));
     if (d) this.decide(d);
-    return this.decision === undefined;
+    // Once forwarding, the client goes on being read (the forwarder holds bytes while it dials):
+    // stopping and restarting reads costs two epoll_ctl calls per connection.
+    return this.decision === undefined || this.forward !== undefined;
   }
 
   end(): void {
@@ -66,6 +71,7 @@ export class Connection implements Deadlined, EndpointEvents {
 
   error(code: string, message: string): void {
     this.rt.deadlines.cancel(this);
+    if (!this.peer) this.peer = this.client.peer;
     this.client.close(code === 'ECONNRESET', () => this.finish(code === 'ECONNRESET' ? 'client-reset' : 'client-error', 0, 0, undefined, message));
   }
 
@@ -80,13 +86,13 @@ export class Connection implements Deadlined, EndpointEvents {
   private decide(d: Decision): void {
     this.decision = d;
     this.rt.deadlines.cancel(this);
-    this.client.readStop();
     const route = d.route;
     if (route.action === 'FORWARD' && route.to) {
       this.forward = new Forward(this.client, this.clientEof, this.sniffer.chunks, route.to, this.rt, this.rt.dial, this.onForwarded);
       return;
     }
     // REJECT: FIN after discarding what was read; the socket is released once the FIN is out.
+    this.client.readStop();
     this.rejecting = true;
     this.client.end();
   }
@@ -97,17 +103,17 @@ export class Connection implements Deadlined, EndpointEvents {
 
   private readonly onForwarded = (r: ForwardResult): void => {
     this.forward = undefined;
-    this.finish(r.reason, r.bytesUp, r.bytesDown, r.backend, r.error);
+    this.finish(r.reason, r.bytesUp, r.bytesDown, r.backend, r.error, r);
   };
 
-  private finish(reason: CloseReason | 'rejected', up: number, down: number, backend: string | undefined, error: string | undefined): void {
+  private finish(reason: CloseReason | 'rejected', up: number, down: number, backend: string | undefined, error: string | undefined, r?: ForwardResult): void {
     const d = this.decision;
     const log = this.rt.log;
     const level = reason === 'backend-refused' || reason === 'backend-unreachable' || reason === 'connect-timeout' ? 'warn' : 'info';
     if (log.isLevelEnabled(level)) {
       log[level]({
         event: 'connection',
-        client: this.client.peer,
+        client: this.peer || r?.client || undefined,
         listener: this.rt.address,
         protocol: d ? (d.matched ?? d.route.protocol) || undefined : undefined,
         keys: d && d.keys.length ? d.keys : undefined,

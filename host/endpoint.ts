@@ -39,7 +39,7 @@ export interface Endpoint {
   close(reset: boolean, cb: () => void): void;
   /** Bytes queued in user space, for backpressure logs. */
   readonly queued: number;
-  /** `address:port` of the peer, read at creation. */
+  /** `address:port` of the peer; read it while the endpoint is open (it may cost a syscall). */
   readonly peer: string;
 }
 

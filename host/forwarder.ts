@@ -3,6 +3,14 @@
 import type { HostPort } from './config/model.js';
 import type { DeadlineQueue, Deadlined } from './deadline-queue.js';
 import type { Endpoint, EndpointEvents } from './endpoint.js';
+import { copyRead } from './relay.js';
+
+/**
+ * Bytes held from the client while the backend is dialled, the window included: past this the client
+ * is not read until the dial completes. One window's worth (16 KiB) keeps a slow dial from becoming
+ * a buffer of whatever the client sends.
+ */
+export const HOLD_WHILE_DIALLING = 16 * 1024;
 
 /** 10 s: longer than any healthy dial on a LAN or loopback, short enough not to hoard clients. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -25,6 +33,8 @@ export interface ForwardResult {
   bytesDown: number;
   /** The backend's address as dialled (after name resolution), when connected. */
   backend?: string;
+  /** The client's address, read before a failure closed it (for the warn line). */
+  client?: string;
   error?: string;
 }
 
@@ -58,6 +68,7 @@ class Side implements EndpointEvents {
   ) {}
 
   read(n: number, owned: Buffer | null): boolean {
+    if (!this.fwd.isConnected) return this.fwd.hold(n, owned);
     this.bytes += n;
     if (this.other.ep.relay(n, owned)) return true;
     this.fwd.backpressure(this);
@@ -105,7 +116,7 @@ export class Forward implements Deadlined {
   constructor(
     client: Endpoint,
     clientEof: boolean,
-    private readonly head: readonly Buffer[],
+    private readonly head: Buffer[],
     private readonly to: HostPort,
     private readonly options: ForwardOptions,
     dial: Dialer,
@@ -117,10 +128,24 @@ export class Forward implements Deadlined {
     this.backend.other = this.client;
     this.client.ep = client;
     this.client.eof = clientEof;
-    client.readStop();
     client.setEvents(this.client);
+    for (const chunk of head) this.held += chunk.length;
     options.connectDeadlines.add(this);
     this.backend.ep = dial(to, this.backend);
+    // Read on while dialling (up to HOLD_WHILE_DIALLING): the connection's first bytes are then
+    // ready to go the moment the backend answers.
+    if (!clientEof && this.held < HOLD_WHILE_DIALLING) client.readStart();
+    else client.readStop();
+  }
+
+  /** Bytes held for the backend before it is connected (the window and what came after). */
+  private held = 0;
+
+  /** A client read while dialling: kept for the backend; false stops reading at the limit. */
+  hold(n: number, owned: Buffer | null): boolean {
+    this.head.push(owned ?? copyRead(n));
+    this.held += n;
+    return this.held < HOLD_WHILE_DIALLING;
   }
 
   connected(): void {
@@ -133,9 +158,11 @@ export class Forward implements Deadlined {
       this.client.bytes += chunk.length;
       flowing = backend.write(chunk);
     }
+    this.head.length = 0;
     if (this.client.eof) backend.end();
-    // Else the client is read once the window is out (now, or at the backend's `drain`).
+    // Else the client is read once what was held is out (now, or at the backend's `drain`).
     else if (flowing) this.client.ep.readStart();
+    else this.client.ep.readStop();
     backend.readStart();
   }
 
@@ -153,6 +180,7 @@ export class Forward implements Deadlined {
   fail(side: Side, code: string, message: string): void {
     if (this.closing) return;
     const r = this.result;
+    r.client = this.client.ep.peer;
     if (side.isClient) r.reason = code === 'ECONNRESET' ? 'client-reset' : 'client-error';
     else if (!this.isConnected) r.reason = code === 'ECONNREFUSED' ? 'backend-refused' : 'backend-unreachable';
     else r.reason = code === 'ECONNRESET' ? 'backend-reset' : 'backend-error';

@@ -107,8 +107,10 @@ export class RawEndpoint implements Endpoint {
   private closed = false;
   private failed = false;
   private ending = false;
+  private reading = false;
   private fd = -1;
-  peer = '';
+  /** Known without a syscall for a dialled endpoint (the address it dialled); else read on demand. */
+  private peerText = '';
 
   constructor(
     private readonly handle: TcpHandle,
@@ -159,13 +161,16 @@ export class RawEndpoint implements Endpoint {
   }
 
   readStart(): void {
-    if (this.closed || this.failed) return;
+    if (this.reading || this.closed || this.failed) return;
+    this.reading = true;
     const err = this.handle.readStart();
     if (err) this.fail(err);
   }
 
   readStop(): void {
-    if (!this.closed) this.handle.readStop();
+    if (!this.reading || this.closed) return;
+    this.reading = false;
+    this.handle.readStop();
   }
 
   relay(n: number, owned: Buffer | null): boolean {
@@ -261,6 +266,7 @@ export class RawEndpoint implements Endpoint {
     };
     req.address = address;
     req.port = port;
+    this.peerText = family === 6 ? `[${address}]:${port}` : `${address}:${port}`;
     const err = family === 6 ? this.handle.connect6(req, address, port) : this.handle.connect(req, address, port);
     // Reported on the next tick: the caller has not finished setting up the endpoint yet.
     if (err) process.nextTick(() => this.fail(err));
@@ -268,9 +274,15 @@ export class RawEndpoint implements Endpoint {
 
   private onConnected(): void {
     this.fd = this.handle.fd;
-    const out: { address?: string; port?: number } = {};
-    this.handle.getpeername(out);
-    this.peer = `${out.address}:${out.port}`;
+  }
+
+  /** `address:port` of the peer: a getpeername(2) on first use, so only when a log line needs it. */
+  get peer(): string {
+    if (!this.peerText && !this.closed) {
+      const out: { address?: string; port?: number } = {};
+      if (this.handle.getpeername(out) === 0) this.peerText = `${out.address}:${out.port}`;
+    }
+    return this.peerText;
   }
 
   private fail(status: number): void {

@@ -106,9 +106,11 @@ export class ProtocolRoutes {
         } else if (kind !== 'hostname') {
           r = this.exact.get(key);
         } else {
-          const value = normalizeHostname(key.slice(space + 1));
+          const raw = key.slice(space + 1);
+          const value = normalizeHostname(raw);
           const prefix = key.slice(0, space + 1);
-          r = this.exact.get(prefix + value);
+          // Detectors usually report names already normalized: then the key itself is the map key.
+          r = this.exact.get(value === raw ? key : prefix + value);
           // Longest suffix first: the most specific wildcard wins. A dot at index 0 is not a label boundary.
           if (!r && this.wildcard.size > 0) {
             for (let dot = value.indexOf('.', 1); dot > 0 && !r; dot = value.indexOf('.', dot + 1)) {
