@@ -86,6 +86,7 @@ export class Connection implements Deadlined, EndpointEvents {
   private decide(d: Decision): void {
     this.decision = d;
     this.rt.deadlines.cancel(this);
+    this.sniffer.release();
     const route = d.route;
     if (route.action === 'FORWARD' && route.to) {
       this.forward = new Forward(this.client, this.clientEof, this.sniffer.chunks, route.to, this.rt, this.rt.dial, this.onForwarded);

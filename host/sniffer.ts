@@ -88,6 +88,12 @@ export class Sniffer {
     return this.fallback('timeout');
   }
 
+  /** Drops the window once decided: an open connection must not keep up to 16 KiB it no longer needs. */
+  release(): void {
+    this.window = undefined;
+    this.windowLen = 0;
+  }
+
   private ask(eof: boolean): Decision | undefined {
     const view = this.window ? this.window.subarray(0, this.windowLen) : EMPTY;
     for (let i = 0; i < this.candidates.length; i++) {
