@@ -360,6 +360,22 @@ describe.each(['raw', 'fast', 'portable'] as const)('forwarding (%s io)', (io) =
     }
   });
 
+  it('a backend reset reaches the client as a reset', async () => {
+    const backend = await tcpBackend((s) => {
+      s.on('error', () => {});
+      s.once('data', () => s.resetAndDestroy());
+    });
+    const p2 = await startProxy({ version: 'v0.2.0', servers: { '127.0.0.1:0': { CATCHALL: { CATCHALL: { action: 'FORWARD', to_addr: `127.0.0.1:${backend.port}` } } } } });
+    try {
+      const r = await exchange(p2.port, [Buffer.from('trigger')], { end: false });
+      expect(r.error).toBe('ECONNRESET');
+      expect((await p2.waitLog((l) => l.event === 'connection')).close).toBe('backend-reset');
+    } finally {
+      await p2.stop(true);
+      await backend.close();
+    }
+  });
+
   it('a client reset reaches the backend as a reset', async () => {
     let backendError!: Promise<string>;
     const backend = await tcpBackend((s) => {
