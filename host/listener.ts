@@ -32,6 +32,11 @@ export class Listener {
     return a && typeof a === 'object' ? a.port : this.listen.port;
   }
 
+  /** Connections accepted and not yet closed. */
+  get openConnections(): number {
+    return this.connections.size;
+  }
+
   /** New connections use `rt`; connections already open keep the runtime they started with. */
   swap(rt: ServerRuntime): void {
     this.runtime = rt;

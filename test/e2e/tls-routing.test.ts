@@ -360,6 +360,29 @@ describe.each(['raw', 'fast', 'portable'] as const)('forwarding (%s io)', (io) =
     }
   });
 
+  it('no socket or timer outlives its connection', async () => {
+    const backend = await tcpBackend((s) => {
+      s.on('error', () => {});
+      s.on('data', (d) => s.write(d));
+      s.on('end', () => s.end());
+    });
+    const p2 = await startProxy({ version: 'v0.2.0', servers: { '127.0.0.1:0': { TLS: {}, CATCHALL: { CATCHALL: { action: 'FORWARD', to_addr: `127.0.0.1:${backend.port}` } } } } });
+    try {
+      const count = (kind: string) => process.getActiveResourcesInfo().filter((r) => r === kind).length;
+      const tcpBefore = count('TCPWrap') + count('TCPSocketWrap');
+      const N = 50;
+      const results = await Promise.all(Array.from({ length: N }, (_, i) => exchange(p2.port, [Buffer.from(`ping ${i}`)])));
+      results.forEach((r, i) => expect(r.data.toString()).toBe(`ping ${i}`));
+      await p2.waitLogs((l) => l.event === 'connection', N);
+      expect(p2.listeners[0]!.openConnections).toBe(0);
+      // Client sockets of this test, proxy sockets both ways, backend sockets: all gone.
+      expect(count('TCPWrap') + count('TCPSocketWrap')).toBe(tcpBefore);
+    } finally {
+      await p2.stop(true);
+      await backend.close();
+    }
+  });
+
   it('a backend reset reaches the client as a reset', async () => {
     const backend = await tcpBackend((s) => {
       s.on('error', () => {});

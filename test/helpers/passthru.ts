@@ -12,6 +12,8 @@ export interface TestProxy extends Running {
   logs: Record<string, unknown>[];
   /** Resolves with the next log record for which `pred` holds (or one already logged). */
   waitLog(pred: (r: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+  /** Resolves once `n` log records satisfy `pred`. */
+  waitLogs(pred: (r: Record<string, unknown>) => boolean, n: number): Promise<void>;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'passthru-test-config-'));
@@ -49,6 +51,12 @@ export async function startProxy(config: unknown, options: Partial<PassthruOptio
       const found = logs.find(pred);
       if (found) return Promise.resolve(found);
       return new Promise((resolve) => waiters.push({ pred, resolve }));
+    },
+    async waitLogs(pred, n) {
+      // Woken by each new matching record; recounted, since several may arrive in one write.
+      while (logs.filter(pred).length < n) {
+        await new Promise<void>((resolve) => waiters.push({ pred, resolve: () => resolve() }));
+      }
     },
   };
 }
