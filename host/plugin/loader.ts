@@ -29,6 +29,13 @@ export const DEFAULT_MAX_MEMORY_PAGES = 16;
  */
 export const DEFAULT_FUEL = 20_000_000;
 
+/**
+ * 1 MiB of module: the bundled detectors are 1.4–11 KB, a detector is a parser of a few hundred
+ * lines. Compiling, instrumenting (binaryen) and V8's first-call tier all grow with size — a huge
+ * function takes tens of ms to compile before any fuel is spent — so size is capped at load.
+ */
+export const MAX_MODULE_BYTES = 1024 * 1024;
+
 export interface LoadOptions {
   maxMemoryPages?: number;
   /** Fuel per detect() call; 0 loads the module without metering. */
@@ -57,6 +64,9 @@ export async function loadDetectorBytes(bytes: Uint8Array, source: string, optio
     throw new PluginLoadError(source, reason, { cause });
   };
 
+  if (bytes.byteLength > MAX_MODULE_BYTES) {
+    refuse(`module is ${bytes.byteLength} bytes; the host loads detectors of at most ${MAX_MODULE_BYTES} bytes`);
+  }
   let module: WebAssembly.Module;
   try {
     module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);

@@ -2,7 +2,7 @@
 // carries the stable code E_PLUGIN_LOAD and a reason naming what is wrong.
 import { describe, expect, it } from 'vitest';
 import { PluginLoadError } from '../../host/errors.js';
-import { loadDetectorFile } from '../../host/plugin/loader.js';
+import { loadDetectorFile, MAX_MODULE_BYTES } from '../../host/plugin/loader.js';
 import { startProxy } from '../helpers/passthru.js';
 import { moduleFile } from './harness.js';
 import * as M from './modules.js';
@@ -25,6 +25,17 @@ describe('refused at load', () => {
   it('a module with an import', async () => {
     const e = await refusal('imports', M.IMPORTS);
     expect(e.reason).toBe('imports are not allowed (detectors get nothing from the host): env.log (function)');
+  });
+
+  it('a module over the size cap, before it is compiled', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    // A module header and then 1 MiB + 1 bytes: refused for its size before anything parses it.
+    const big = `${tmpdir()}/passthru-too-big-${process.pid}.wasm`;
+    await writeFile(big, Buffer.concat([Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]), Buffer.alloc(MAX_MODULE_BYTES + 1)]));
+    const err = (await loadDetectorFile(big).catch((e: unknown) => e)) as PluginLoadError;
+    expect(err).toBeInstanceOf(PluginLoadError);
+    expect(err.reason).toBe(`module is ${MAX_MODULE_BYTES + 9} bytes; the host loads detectors of at most ${MAX_MODULE_BYTES} bytes`);
   });
 
   it('a memory with no maximum', async () => {
