@@ -4,7 +4,7 @@
 // buffer, and net.Socket with 'data' events (both here). See listener.ts for how one is chosen.
 import net from 'node:net';
 import type { HostPort } from './config/model.js';
-import { READ_BUFFER, fdOf, readInto, relay } from './relay.js';
+import { copyRead, fdOf, readInto, writeDirect } from './relay.js';
 
 /** What an endpoint tells its owner. Handlers are swapped (sniffer → forwarder) with `setEvents`. */
 export interface EndpointEvents {
@@ -115,9 +115,13 @@ export class SocketEndpoint implements Endpoint {
     this.socket.pause();
   }
 
+  /** A write that completed at once returns true and no 'drain' follows: only false pauses the reader. */
   relay(n: number, owned: Buffer | null): boolean {
-    if (owned) return this.socket.write(owned);
-    return relay(n, this.socket, this.fd);
+    const s = this.socket;
+    if (owned) return s.write(owned);
+    const direct = this.fd >= 0 && s.writableLength === 0 && s.writable && !s.connecting;
+    const written = direct ? writeDirect(this.fd, n) : 0;
+    return written === n || s.write(copyRead(n, written));
   }
 
   write(buf: Buffer): boolean {
@@ -152,4 +156,3 @@ export class SocketEndpoint implements Endpoint {
   }
 }
 
-export { READ_BUFFER };

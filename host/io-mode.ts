@@ -11,7 +11,7 @@ import type { HostPort } from './config/model.js';
 import { SocketEndpoint, type Endpoint, type EndpointEvents } from './endpoint.js';
 import type { Dialer } from './forwarder.js';
 import { rawTcpAvailable, RawEndpoint, type TcpHandle } from './raw-tcp.js';
-import { READ_BUFFER, readInto } from './relay.js';
+import { copyRead, readInto } from './relay.js';
 
 export type IoMode = 'raw' | 'fast' | 'portable';
 export const IO_MODES: readonly IoMode[] = ['raw', 'fast', 'portable'];
@@ -24,11 +24,6 @@ export function dialerFor(mode: IoMode): Dialer {
 
 interface InternalServer {
   _handle?: { onconnection?: (err: number, clientHandle: TcpHandle | undefined) => void } | null;
-}
-
-/** True when the listening `server` lets the host take accepted handles itself. */
-export function canTakeAccepts(server: net.Server): boolean {
-  return typeof (server as unknown as InternalServer)._handle?.onconnection === 'function';
 }
 
 /**
@@ -92,7 +87,7 @@ export async function rawSelfTest(): Promise<boolean> {
       const got: Buffer[] = [];
       const client: Endpoint = RawEndpoint.dial({ host: '127.0.0.1', port }, {
         read: (n, owned) => {
-          got.push(owned ?? Buffer.from(readView(n)));
+          got.push(owned ?? copyRead(n));
           return true;
         },
         end: () => client.close(false, () => finish(Buffer.concat(got).equals(payload))),
@@ -126,9 +121,6 @@ function echo(ep: Endpoint): void {
   ep.readStart();
 }
 
-function readView(n: number): Buffer {
-  return READ_BUFFER.subarray(0, n);
-}
 
 /**
  * The mode to run with: `requested` (or PASSTHRU_IO) when given; otherwise raw if it is available

@@ -2,7 +2,7 @@
 // so a bad config or plugin exits non-zero having bound nothing.
 import { checkProtocols } from './config/check-protocols.js';
 import { loadConfigFile } from './config/load.js';
-import type { Config } from './config/model.js';
+import { CATCHALL, type Config } from './config/model.js';
 import { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './forwarder.js';
 import { Listener } from './listener.js';
@@ -13,7 +13,6 @@ import { bundledPluginFiles, loadDetectorSet, type DetectorSet } from './plugin/
 import type { SandboxEvents } from './plugin/sandbox.js';
 import { BUNDLED_PLUGINS_DIR } from './paths.js';
 import { buildServerRuntime, type RuntimeOptions } from './server-runtime.js';
-import { CATCHALL } from './router.js';
 import { DEFAULT_WINDOW_CAP, MAX_PROTOCOLS_PER_SERVER } from './sniffer.js';
 
 /** 5 s, as the original's -t default. */

@@ -8,12 +8,11 @@
 // (`rawSelfTest`) proves a byte-exact round trip before the listener uses it; otherwise the host
 // falls back to net.Socket (endpoint.ts).
 import { lookup } from 'node:dns';
-import { writeSync } from 'node:fs';
 import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import type { HostPort } from './config/model.js';
 import type { Endpoint, EndpointEvents } from './endpoint.js';
-import { READ_BUFFER } from './relay.js';
+import { copyRead, READ_BUFFER, writeDirect } from './relay.js';
 
 interface StreamReq {
   handle: TcpHandle;
@@ -67,7 +66,8 @@ function getBindings(): Bindings | null {
     const constants = tcp.constants as { SOCKET: number };
     const proto = TCP?.prototype as unknown as Record<string, unknown> | undefined;
     const needed = ['readStart', 'readStop', 'writeBuffer', 'shutdown', 'close', 'reset', 'useUserBuffer', 'setNoDelay', 'getpeername', 'connect', 'connect6'];
-    if (!proto || !needed.every((m) => typeof proto[m] === 'function' || typeof (TCP.prototype as unknown as Record<string, unknown>)[m] === 'function')) return null;
+    // Looked up through the prototype chain: the stream methods come from LibuvStreamWrap.
+    if (!proto || !needed.every((m) => typeof proto[m] === 'function')) return null;
     if (typeof stream.WriteWrap !== 'function' || typeof stream.ShutdownWrap !== 'function' || !(stream.streamBaseState instanceof Int32Array)) return null;
     bindings = {
       TCP,
@@ -175,21 +175,10 @@ export class RawEndpoint implements Endpoint {
 
   relay(n: number, owned: Buffer | null): boolean {
     if (owned) return this.write(owned);
-    let written = 0;
     // Only with nothing queued: a direct write must not overtake bytes waiting in libuv.
-    if (this.pending === 0 && !this.ending && this.fd >= 0) {
-      try {
-        written = writeSync(this.fd, READ_BUFFER, 0, n);
-      } catch {
-        // EAGAIN, or a dead peer: the queued write below reports real errors.
-        written = 0;
-      }
-      if (written === n) return true;
-    }
+    const written = this.pending === 0 && !this.ending && this.fd >= 0 ? writeDirect(this.fd, n) : 0;
     // libuv keeps a pointer to what it could not write: give it a copy, never the shared buffer.
-    const rest = Buffer.allocUnsafe(n - written);
-    READ_BUFFER.copy(rest, 0, written, n);
-    return this.write(rest);
+    return written === n || this.write(copyRead(n, written));
   }
 
   write(buf: Buffer): boolean {

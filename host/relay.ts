@@ -30,29 +30,22 @@ export function fdOf(socket: net.Socket): number {
 }
 
 /**
- * Writes READ_BUFFER[0, n) to `dst`. Returns false when the reader must stop until `dst` drains
- * (only when `write()` said so: a write that completed at once returns true and no 'drain' follows).
+ * Writes READ_BUFFER[0, n) to `fd` at once; returns the bytes written. The caller makes sure nothing
+ * is queued for that socket (a direct write must not overtake queued bytes) and queues a copy of the
+ * rest (`copyRead(n, written)`): what is queued must never be a view of the shared buffer.
  */
-export function relay(n: number, dst: net.Socket, fd: number): boolean {
-  let written = 0;
-  // Only with nothing queued: a direct write must not overtake bytes waiting in the stream.
-  if (fd >= 0 && dst.writableLength === 0 && dst.writable && !dst.connecting) {
-    try {
-      written = writeSync(fd, READ_BUFFER, 0, n);
-    } catch {
-      // EAGAIN (kernel buffer full) or a dead peer: the queued write below reports real errors.
-      written = 0;
-    }
-    if (written === n) return true;
+export function writeDirect(fd: number, n: number): number {
+  try {
+    return writeSync(fd, READ_BUFFER, 0, n);
+  } catch {
+    // EAGAIN (kernel buffer full) or a dead peer: the queued write of the rest reports real errors.
+    return 0;
   }
-  const rest = Buffer.allocUnsafe(n - written);
-  READ_BUFFER.copy(rest, 0, written, n);
-  return dst.write(rest);
 }
 
-/** A copy of READ_BUFFER[0, n), for bytes that must outlive the read (the sniffed window). */
-export function copyRead(n: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  READ_BUFFER.copy(b, 0, 0, n);
+/** A copy of READ_BUFFER[from, n), for bytes that must outlive the read (a window, a queued rest). */
+export function copyRead(n: number, from = 0): Buffer {
+  const b = Buffer.allocUnsafe(n - from);
+  READ_BUFFER.copy(b, 0, from, n);
   return b;
 }

@@ -1,10 +1,10 @@
 // Picks the rule for a connection. Rules are compiled once per config so that a lookup is a few
 // map hits: the detector's keys in order, for each the exact rule then the most specific wildcard,
 // then the protocol's CATCHALL rule, then the CATCHALL protocol, else REJECT.
-import type { Action, HostPort, ServerConfig } from './config/model.js';
+import { CATCHALL, type Action, type HostPort, type ServerConfig } from './config/model.js';
 import type { KeyKind } from './plugin/metadata.js';
 
-export const CATCHALL = 'CATCHALL';
+export { CATCHALL };
 
 export interface Route {
   action: Action;

@@ -1,4 +1,5 @@
 // `passthru check`: validates config and plugins as a start would, prints a summary, binds nothing.
+import { CATCHALL } from '../config/model.js';
 import { formatIssue, PassthruError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { loadAll, type PassthruOptions } from '../main.js';
@@ -25,10 +26,10 @@ export async function runCheck(options: PassthruOptions, out: NodeJS.WritableStr
   for (const server of config.servers) {
     lines.push(`server ${server.address}:`);
     for (const p of server.protocols) {
-      lines.push(`  ${p.name}${p.name === 'CATCHALL' ? ' (fallback protocol)' : ''}`);
+      lines.push(`  ${p.name}${p.name === CATCHALL ? ' (fallback protocol)' : ''}`);
       for (const r of p.rules) lines.push(`    ${JSON.stringify(r.key).padEnd(28)} ${r.action}${r.toAddr ? ` ${r.toAddr}` : ''}`);
     }
-    if (!server.protocols.some((p) => p.name === 'CATCHALL')) lines.push('  (no CATCHALL protocol: undetected connections are rejected)');
+    if (!server.protocols.some((p) => p.name === CATCHALL)) lines.push('  (no CATCHALL protocol: undetected connections are rejected)');
   }
   if (warnings.length) {
     lines.push(`warnings (${warnings.length}):`);

@@ -1,4 +1,5 @@
 // The `passthru.detector` custom section: what a detector says about itself.
+import { CATCHALL } from '../config/model.js';
 import { ABI_VERSION, METADATA_SECTION } from './abi.js';
 
 /**
@@ -44,13 +45,13 @@ export function readMetadata(module: WebAssembly.Module): DetectorMeta | string 
   }
   const protocol = m.protocol as string;
   if (!PROTOCOL_NAME.test(protocol)) return `metadata.protocol ${JSON.stringify(protocol)} is not a valid protocol name (letters, digits, _ . -)`;
-  if (protocol === 'CATCHALL') return 'metadata.protocol may not be CATCHALL (reserved for the fallback protocol)';
+  if (protocol === CATCHALL) return 'metadata.protocol may not be CATCHALL (reserved for the fallback protocol)';
   const meta: DetectorMeta = { abi: ABI_VERSION, name: m.name as string, protocol, version: m.version as string };
   if (m.keys !== undefined) {
     if (typeof m.keys !== 'object' || m.keys === null || Array.isArray(m.keys)) return 'metadata.keys must be an object';
     const keys: Record<string, KeyKind> = {};
     for (const [name, kind] of Object.entries(m.keys)) {
-      if (!KEY_NAME.test(name) || name === 'CATCHALL') return `metadata.keys has an invalid key name ${JSON.stringify(name)}`;
+      if (!KEY_NAME.test(name) || name === CATCHALL) return `metadata.keys has an invalid key name ${JSON.stringify(name)}`;
       if (!KEY_KINDS.includes(kind as KeyKind)) return `metadata.keys.${name} must be one of ${KEY_KINDS.map((k) => `"${k}"`).join(', ')}`;
       keys[name] = kind as KeyKind;
     }
