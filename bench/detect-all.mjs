@@ -7,6 +7,7 @@
 
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { nsPerCall } from './detect-tls.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const argv = process.argv.slice(2);
@@ -18,8 +19,6 @@ const arg = (name, dflt) => {
 const ROUNDS = arg('rounds', 15);
 /** Calls per round: tens of ms per round at 50–500 ns/call, long enough for timer resolution not to matter. */
 const CALLS = arg('calls', 200_000);
-/** Untimed calls first so that V8 has tiered the module up (Liftoff → TurboFan). */
-const WARMUP = 100_000;
 const overrides = Object.fromEntries(argv.flatMap((a, i) => (argv[i - 1] === '--fixture' ? [a.split('=')] : [])));
 
 const VERDICT = ['NEED_MORE', 'MATCH', 'NO_MATCH'];
@@ -43,17 +42,10 @@ for (const file of readdirSync(`${ROOT}dist/plugins`).filter((f) => f.endsWith('
     for (let i = 0; i < CALLS; i++) acc ^= ex.detect(len, 0);
     return acc;
   };
-  for (let done = 0; done < WARMUP; done += CALLS) fn();
-  const ns = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    ns.push(Number(process.hrtime.bigint() - t0) / CALLS);
-  }
-  ns.sort((a, b) => a - b);
+  const ns = nsPerCall(fn, { calls: CALLS, rounds: ROUNDS });
   const f = (x) => x.toFixed(1);
   console.log(
-    `${name.padEnd(6)} ${String(wasm.length).padStart(6)} B  median ${f(ns[Math.floor(ns.length / 2)])} ns/call  ` +
-      `min ${f(ns[0])}  max ${f(ns[ns.length - 1])}  (${fixture}, ${len} B, ${ROUNDS} × ${CALLS} calls)`,
+    `${name.padEnd(6)} ${String(wasm.length).padStart(6)} B  median ${f(ns.median)} ns/call  ` +
+      `min ${f(ns.min)}  max ${f(ns.max)}  (${fixture}, ${len} B, ${ROUNDS} × ${CALLS} calls)`,
   );
 }

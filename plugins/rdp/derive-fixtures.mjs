@@ -3,16 +3,9 @@
 // differs from a real client's bytes only where its manifest note says.
 //   node plugins/rdp/derive-fixtures.mjs
 
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fixtureIO } from '../../scripts/fixture-io.mjs';
 
-const DIR = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
-const read = (f) => readFileSync(join(DIR, f));
-const write = (f, b) => {
-  writeFileSync(join(DIR, f), b);
-  console.log(`${f} ${b.length} B`);
-};
+const { read, write } = fixtureIO(import.meta.url);
 
 /** A Connection Request from its variable part: TPKT length and X.224 LI recomputed. */
 function connReq(variable) {
