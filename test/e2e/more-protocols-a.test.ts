@@ -1,0 +1,111 @@
+// One Passthru listener with the SOCKS, POSTGRES, XMPP, TINC, ADB and OPENVPN sections, and each
+// protocol's real Debian client through that one port: curl via SOCKS 4A and 5 to a small SOCKS
+// server that then serves HTTP, psql, sendxmpp, tincd, adb and openvpn to backends that record
+// what they got (no PostgreSQL, XMPP, tinc, adb or OpenVPN server is started: the test is about
+// routing the first flight, and each backend checks it received the client's bytes unchanged).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type net from 'node:net';
+import { run, tcpBackend, type Backend } from '../helpers/net.js';
+import { startProxy, type TestProxy } from '../helpers/passthru.js';
+
+/** Real clients started as processes on a busy 2-core box. */
+const CLIENT_TEST_TIMEOUT_MS = 60_000;
+
+/** A backend that keeps every connection's bytes; `got(pred)` waits for a connection whose bytes satisfy `pred`. */
+interface Recorder extends Backend {
+  got(pred: (b: Buffer) => boolean): Promise<Buffer>;
+}
+
+/**
+ * Records each connection's bytes. `answer`, if given, sees each connection's bytes so far and
+ * may write to it (a protocol step a client waits for); otherwise nothing is ever answered.
+ */
+async function recorder(answer?: (s: net.Socket, all: Buffer) => void): Promise<Recorder> {
+  const conns: Buffer[][] = [];
+  const waiters: { pred: (b: Buffer) => boolean; resolve: (b: Buffer) => void }[] = [];
+  const b = await tcpBackend((s) => {
+    const chunks: Buffer[] = [];
+    conns.push(chunks);
+    s.on('error', () => {});
+    s.on('end', () => s.end());
+    s.on('data', (c: Buffer) => {
+      chunks.push(c);
+      const all = Buffer.concat(chunks);
+      for (let i = waiters.length - 1; i >= 0; i--) if (waiters[i]!.pred(all)) waiters.splice(i, 1)[0]!.resolve(all);
+      answer?.(s, all);
+    });
+  });
+  return Object.assign(b, {
+    got(pred: (b: Buffer) => boolean) {
+      const found = conns.map((c) => Buffer.concat(c)).find(pred);
+      if (found) return Promise.resolve(found);
+      return new Promise<Buffer>((resolve) => waiters.push({ pred, resolve }));
+    },
+  });
+}
+
+const HTTP_END = Buffer.from('\r\n\r\n');
+
+/**
+ * A minimal SOCKS 4A / 5 (no authentication) server whose every destination is itself serving HTTP:
+ * enough for curl to finish a request through it, answering `via <name> <version>`.
+ */
+function socksServer(name: string): Promise<Recorder> {
+  return recorder((s, all) => {
+    const state = s as net.Socket & { step?: number };
+    const step = state.step ?? 0;
+    const http = all.indexOf(HTTP_END);
+    if (all[0] === 4 && step === 0 && all.indexOf(0, 8) >= 0) {
+      state.step = 1;
+      s.write(Buffer.from([0, 0x5a, 0, 0, 0, 0, 0, 0])); // request granted
+    } else if (all[0] === 5 && step === 0 && all.length >= 2 + all[1]!) {
+      state.step = 1;
+      s.write(Buffer.from([5, 0])); // no authentication
+    } else if (all[0] === 5 && step === 1 && all.length > 2 + all[1]! + 4) {
+      state.step = 2;
+      s.write(Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0])); // succeeded
+    } else if (http >= 0 && step >= 1 && state.step !== 9) {
+      state.step = 9;
+      const body = `via ${name} ${all[0]}`;
+      s.end(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    }
+  });
+}
+
+let socksA: Recorder, socksB: Recorder;
+let proxy: TestProxy;
+
+beforeAll(async () => {
+  [socksA, socksB] = await Promise.all([socksServer('socks-a'), socksServer('socks-b')]);
+  proxy = await startProxy({
+    version: 'v0.2.0',
+    servers: {
+      '127.0.0.1:0': {
+        SOCKS: {
+          'HOST web.test': { action: 'FORWARD', to_addr: `127.0.0.1:${socksA.port}` },
+          'VERSION 5': { action: 'FORWARD', to_addr: `127.0.0.1:${socksB.port}` },
+          CATCHALL: { action: 'REJECT' },
+        },
+        CATCHALL: { CATCHALL: { action: 'REJECT' } },
+      },
+    },
+  });
+}, CLIENT_TEST_TIMEOUT_MS);
+
+afterAll(async () => {
+  await proxy?.stop(true);
+  await Promise.all([socksA, socksB].map((b) => b?.close()));
+});
+
+const connectionLog = (pred: (l: Record<string, unknown>) => boolean) => proxy.waitLog((l) => l.event === 'connection' && pred(l));
+
+describe('one port, more protocols (batch A)', () => {
+  it('curl through SOCKS 4A reaches the proxy chosen by HOST, and through SOCKS 5 the one chosen by VERSION', async () => {
+    const curl = (flag: string) => run('curl', ['-s', '--max-time', '20', flag, `127.0.0.1:${proxy.port}`, 'http://web.test/']);
+    const [a, b] = await Promise.all([curl('--socks4a'), curl('--socks5-hostname')]);
+    expect(a.stdout, a.stderr).toBe('via socks-a 4');
+    expect(b.stdout, b.stderr).toBe('via socks-b 5');
+    expect(await connectionLog((l) => l.protocol === 'SOCKS' && l.rule === 'HOST web.test')).toMatchObject({ keys: ['HOST web.test', 'VERSION 4'] });
+    expect(await connectionLog((l) => l.protocol === 'SOCKS' && l.rule === 'VERSION 5')).toMatchObject({ keys: ['VERSION 5'] });
+  }, CLIENT_TEST_TIMEOUT_MS);
+});
