@@ -72,11 +72,26 @@ function socksServer(name: string): Promise<Recorder> {
   });
 }
 
-let socksA: Recorder, socksB: Recorder;
+/** A whole PostgreSQL StartupMessage at `off` (length field included). */
+const startupAt = (b: Buffer, off: number) => b.length >= off + 8 && b.readUInt32BE(off + 4) === 0x00030000 && b.length >= off + b.readUInt32BE(off);
+const SSL_REQUEST = Buffer.from('0000000804d2162f', 'hex');
+
+/**
+ * A PostgreSQL stand-in: answers an SSLRequest with N (no TLS, libpq then sends its StartupMessage
+ * in the clear), and hangs up once a StartupMessage is in (psql reports the lost connection).
+ */
+function postgresRecorder(): Promise<Recorder> {
+  return recorder((s, all) => {
+    if (all.equals(SSL_REQUEST)) s.write('N');
+    else if (startupAt(all, 0) || (all.subarray(0, 8).equals(SSL_REQUEST) && startupAt(all, 8))) s.destroy();
+  });
+}
+
+let socksA: Recorder, socksB: Recorder, pgShop: Recorder, pgSsl: Recorder;
 let proxy: TestProxy;
 
 beforeAll(async () => {
-  [socksA, socksB] = await Promise.all([socksServer('socks-a'), socksServer('socks-b')]);
+  [socksA, socksB, pgShop, pgSsl] = await Promise.all([socksServer('socks-a'), socksServer('socks-b'), postgresRecorder(), postgresRecorder()]);
   proxy = await startProxy({
     version: 'v0.2.0',
     servers: {
@@ -84,6 +99,11 @@ beforeAll(async () => {
         SOCKS: {
           'HOST web.test': { action: 'FORWARD', to_addr: `127.0.0.1:${socksA.port}` },
           'VERSION 5': { action: 'FORWARD', to_addr: `127.0.0.1:${socksB.port}` },
+          CATCHALL: { action: 'REJECT' },
+        },
+        POSTGRES: {
+          'DATABASE shop': { action: 'FORWARD', to_addr: `127.0.0.1:${pgShop.port}` },
+          'SSL ': { action: 'FORWARD', to_addr: `127.0.0.1:${pgSsl.port}` },
           CATCHALL: { action: 'REJECT' },
         },
         CATCHALL: { CATCHALL: { action: 'REJECT' } },
@@ -94,7 +114,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await proxy?.stop(true);
-  await Promise.all([socksA, socksB].map((b) => b?.close()));
+  await Promise.all([socksA, socksB, pgShop, pgSsl].map((b) => b?.close()));
 });
 
 const connectionLog = (pred: (l: Record<string, unknown>) => boolean) => proxy.waitLog((l) => l.event === 'connection' && pred(l));
@@ -107,5 +127,22 @@ describe('one port, more protocols (batch A)', () => {
     expect(b.stdout, b.stderr).toBe('via socks-b 5');
     expect(await connectionLog((l) => l.protocol === 'SOCKS' && l.rule === 'HOST web.test')).toMatchObject({ keys: ['HOST web.test', 'VERSION 4'] });
     expect(await connectionLog((l) => l.protocol === 'SOCKS' && l.rule === 'VERSION 5')).toMatchObject({ keys: ['VERSION 5'] });
+  }, CLIENT_TEST_TIMEOUT_MS);
+
+  it('psql without TLS is routed by DATABASE, psql asking for TLS by SSL; each backend gets the StartupMessage', async () => {
+    const psql = (sslmode: string) =>
+      run('psql', [`host=127.0.0.1 port=${proxy.port} user=alice dbname=shop application_name=e2e sslmode=${sslmode} connect_timeout=20`, '-c', 'select 1']);
+    const [plain, prefer] = await Promise.all([psql('disable'), psql('prefer')]);
+    // No server behind: the recorder hangs up after the StartupMessage, which psql reports.
+    expect(plain.stderr).toMatch(/server closed the connection unexpectedly/);
+    expect(prefer.stderr).toMatch(/server closed the connection unexpectedly/);
+    const params = Buffer.from('user\0alice\0database\0shop\0application_name\0e2e\0\0');
+    const shop = await pgShop.got((b) => startupAt(b, 0));
+    expect(shop.subarray(8)).toEqual(params);
+    const ssl = await pgSsl.got((b) => startupAt(b, 8));
+    expect(ssl.subarray(0, 8)).toEqual(SSL_REQUEST);
+    expect(ssl.subarray(16)).toEqual(params);
+    expect(await connectionLog((l) => l.protocol === 'POSTGRES' && l.rule === 'DATABASE shop')).toMatchObject({ keys: ['DATABASE shop', 'USER alice', 'APPLICATION e2e'] });
+    expect(await connectionLog((l) => l.protocol === 'POSTGRES' && l.rule === 'SSL ')).toMatchObject({ keys: ['SSL '] });
   }, CLIENT_TEST_TIMEOUT_MS);
 });
