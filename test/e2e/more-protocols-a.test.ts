@@ -87,11 +87,16 @@ function postgresRecorder(): Promise<Recorder> {
   });
 }
 
-let socksA: Recorder, socksB: Recorder, pgShop: Recorder, pgSsl: Recorder;
+/** The stream header is whole at the '>' ending its start tag; then the recorder hangs up. */
+const xmppHeader = (b: Buffer) => /<stream:stream[^>]*>/.test(b.toString('latin1'));
+const xmppRecorder = () => recorder((s, all) => xmppHeader(all) && s.destroy());
+
+let socksA: Recorder, socksB: Recorder, pgShop: Recorder, pgSsl: Recorder, xmppChat: Recorder, xmppOther: Recorder;
 let proxy: TestProxy;
 
 beforeAll(async () => {
   [socksA, socksB, pgShop, pgSsl] = await Promise.all([socksServer('socks-a'), socksServer('socks-b'), postgresRecorder(), postgresRecorder()]);
+  [xmppChat, xmppOther] = await Promise.all([xmppRecorder(), xmppRecorder()]);
   proxy = await startProxy({
     version: 'v0.2.0',
     servers: {
@@ -106,6 +111,11 @@ beforeAll(async () => {
           'SSL ': { action: 'FORWARD', to_addr: `127.0.0.1:${pgSsl.port}` },
           CATCHALL: { action: 'REJECT' },
         },
+        XMPP: {
+          'DOMAIN chat.example.org': { action: 'FORWARD', to_addr: `127.0.0.1:${xmppChat.port}` },
+          'DOMAIN *.example.net': { action: 'FORWARD', to_addr: `127.0.0.1:${xmppOther.port}` },
+          CATCHALL: { action: 'REJECT' },
+        },
         CATCHALL: { CATCHALL: { action: 'REJECT' } },
       },
     },
@@ -114,7 +124,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await proxy?.stop(true);
-  await Promise.all([socksA, socksB, pgShop, pgSsl].map((b) => b?.close()));
+  await Promise.all([socksA, socksB, pgShop, pgSsl, xmppChat, xmppOther].map((b) => b?.close()));
 });
 
 const connectionLog = (pred: (l: Record<string, unknown>) => boolean) => proxy.waitLog((l) => l.event === 'connection' && pred(l));
@@ -144,5 +154,16 @@ describe('one port, more protocols (batch A)', () => {
     expect(ssl.subarray(16)).toEqual(params);
     expect(await connectionLog((l) => l.protocol === 'POSTGRES' && l.rule === 'DATABASE shop')).toMatchObject({ keys: ['DATABASE shop', 'USER alice', 'APPLICATION e2e'] });
     expect(await connectionLog((l) => l.protocol === 'POSTGRES' && l.rule === 'SSL ')).toMatchObject({ keys: ['SSL '] });
+  }, CLIENT_TEST_TIMEOUT_MS);
+
+  it('sendxmpp reaches the XMPP backend of its domain, exact and by wildcard', async () => {
+    // HOME: sendxmpp reads ~/.sendxmpprc if there is one; the test's options must be all it uses.
+    const sendxmpp = (domain: string) =>
+      run('env', ['HOME=/nonexistent', 'sendxmpp', '-u', 'alice', '-p', 'secret', '-j', `127.0.0.1:${proxy.port}`, '-o', domain, `bob@${domain}`], 'hi\n');
+    await Promise.all([sendxmpp('chat.example.org'), sendxmpp('muc.example.net')]);
+    expect((await xmppChat.got(xmppHeader)).toString()).toContain("to='chat.example.org'");
+    expect((await xmppOther.got(xmppHeader)).toString()).toContain("to='muc.example.net'");
+    expect(await connectionLog((l) => l.protocol === 'XMPP' && l.rule === 'DOMAIN chat.example.org')).toMatchObject({ keys: ['DOMAIN chat.example.org'] });
+    expect(await connectionLog((l) => l.protocol === 'XMPP' && l.rule === 'DOMAIN *.example.net')).toMatchObject({ keys: ['DOMAIN muc.example.net'] });
   }, CLIENT_TEST_TIMEOUT_MS);
 });
