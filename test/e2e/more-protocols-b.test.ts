@@ -102,11 +102,14 @@ async function gitDaemon(repo: string): Promise<GitDaemon> {
 }
 
 let gitTeam: GitDaemon, gitLocal: GitDaemon;
+let syslogMail: Recorder, syslogLocal3: Recorder;
 const recorders: Recorder[] = [];
 let proxy: TestProxy;
 
 beforeAll(async () => {
   [gitTeam, gitLocal] = await Promise.all([gitDaemon('team/a.git'), gitDaemon('b.git')]);
+  recorders.push(...(await Promise.all([recorder(), recorder()])));
+  [syslogMail, syslogLocal3] = recorders as [Recorder, Recorder];
   proxy = await startProxy({
     version: 'v0.2.0',
     servers: {
@@ -114,6 +117,11 @@ beforeAll(async () => {
         GIT: {
           'HOST localhost': { action: 'FORWARD', to_addr: `127.0.0.1:${gitLocal.port}` },
           'REPO /team': { action: 'FORWARD', to_addr: `127.0.0.1:${gitTeam.port}` },
+          CATCHALL: { action: 'REJECT' },
+        },
+        SYSLOG: {
+          'FACILITY mail': { action: 'FORWARD', to_addr: `127.0.0.1:${syslogMail.port}` },
+          'FACILITY local3': { action: 'FORWARD', to_addr: `127.0.0.1:${syslogLocal3.port}` },
           CATCHALL: { action: 'REJECT' },
         },
         CATCHALL: { CATCHALL: { action: 'REJECT' } },
@@ -142,5 +150,19 @@ describe('one port, more protocols (batch B)', () => {
     expect(ls.stdout).toMatch(/^[0-9a-f]{40}\trefs\/heads\/main$/m);
     expect(await connectionLog((l) => l.protocol === 'GIT' && l.rule === 'REPO /team')).toMatchObject({ keys: ['HOST 127.0.0.1', 'REPO /team/a.git'] });
     expect(await connectionLog((l) => l.protocol === 'GIT' && l.rule === 'HOST localhost')).toMatchObject({ keys: ['HOST localhost', 'REPO /b.git'] });
+  }, CLIENT_TEST_TIMEOUT_MS);
+
+  it('logger --tcp (RFC 5424, RFC 3164, octet counting) reaches the collector chosen by FACILITY, message intact', async () => {
+    const logger = (...args: string[]) => run('logger', ['--tcp', '--server', '127.0.0.1', '--port', String(proxy.port), '-t', 'e2e', ...args]);
+    const results = await Promise.all([
+      logger('-p', 'mail.info', 'mail 5424'),
+      logger('--rfc3164', '-p', 'local3.warning', 'local3 3164'),
+      logger('--octet-count', '-p', 'mail.err', 'mail counted'),
+    ]);
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    expect((await syslogMail.got((b) => b.includes('mail 5424\n'))).toString()).toMatch(/^<22>1 \S+ \S+ e2e /);
+    expect((await syslogLocal3.got((b) => b.includes('local3 3164\n'))).toString()).toMatch(/^<156>[A-Z][a-z]{2} [ \d]\d /);
+    expect((await syslogMail.got((b) => b.includes('mail counted'))).toString()).toMatch(/^\d+ <19>1 /);
+    expect(await connectionLog((l) => l.protocol === 'SYSLOG' && l.rule === 'FACILITY local3')).toMatchObject({ keys: ['FACILITY local3'] });
   }, CLIENT_TEST_TIMEOUT_MS);
 });
