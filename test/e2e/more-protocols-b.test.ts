@@ -102,14 +102,16 @@ async function gitDaemon(repo: string): Promise<GitDaemon> {
 }
 
 let gitTeam: GitDaemon, gitLocal: GitDaemon;
-let syslogMail: Recorder, syslogLocal3: Recorder;
+let syslogMail: Recorder, syslogLocal3: Recorder, mqttSensor: Recorder, mqttAlice: Recorder;
 const recorders: Recorder[] = [];
 let proxy: TestProxy;
 
 beforeAll(async () => {
   [gitTeam, gitLocal] = await Promise.all([gitDaemon('team/a.git'), gitDaemon('b.git')]);
-  recorders.push(...(await Promise.all([recorder(), recorder()])));
-  [syslogMail, syslogLocal3] = recorders as [Recorder, Recorder];
+  // The MQTT stand-ins hang up once a whole CONNECT is in: mosquitto_pub then gives up without a CONNACK.
+  const mqttRecorder = () => recorder((s, all) => all.length >= 2 && all[0] === 0x10 && all.length >= 2 + all[1]! && s.destroy());
+  recorders.push(...(await Promise.all([recorder(), recorder(), mqttRecorder(), mqttRecorder()])));
+  [syslogMail, syslogLocal3, mqttSensor, mqttAlice] = recorders as [Recorder, Recorder, Recorder, Recorder];
   proxy = await startProxy({
     version: 'v0.2.0',
     servers: {
@@ -122,6 +124,11 @@ beforeAll(async () => {
         SYSLOG: {
           'FACILITY mail': { action: 'FORWARD', to_addr: `127.0.0.1:${syslogMail.port}` },
           'FACILITY local3': { action: 'FORWARD', to_addr: `127.0.0.1:${syslogLocal3.port}` },
+          CATCHALL: { action: 'REJECT' },
+        },
+        MQTT: {
+          'CLIENTID sensor-42': { action: 'FORWARD', to_addr: `127.0.0.1:${mqttSensor.port}` },
+          'USERNAME alice': { action: 'FORWARD', to_addr: `127.0.0.1:${mqttAlice.port}` },
           CATCHALL: { action: 'REJECT' },
         },
         CATCHALL: { CATCHALL: { action: 'REJECT' } },
@@ -164,5 +171,17 @@ describe('one port, more protocols (batch B)', () => {
     expect((await syslogLocal3.got((b) => b.includes('local3 3164\n'))).toString()).toMatch(/^<156>[A-Z][a-z]{2} [ \d]\d /);
     expect((await syslogMail.got((b) => b.includes('mail counted'))).toString()).toMatch(/^\d+ <19>1 /);
     expect(await connectionLog((l) => l.protocol === 'SYSLOG' && l.rule === 'FACILITY local3')).toMatchObject({ keys: ['FACILITY local3'] });
+  }, CLIENT_TEST_TIMEOUT_MS);
+
+  it('mosquitto_pub 3.1.1 is routed by CLIENTID, 5.0 with -u by USERNAME; each backend gets the CONNECT', async () => {
+    const pub = (...args: string[]) => run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(proxy.port), '-t', 't', '-m', 'x', ...args], '', 20_000);
+    await Promise.all([pub('-V', 'mqttv311', '-i', 'sensor-42'), pub('-V', 'mqttv5', '-i', 'meter-7', '-u', 'alice', '-P', 'secret')]);
+    const sensor = await mqttSensor.got((b) => b.includes('sensor-42'));
+    expect(sensor.subarray(0, 9)).toEqual(Buffer.from([0x10, 0x15, 0, 4, 0x4d, 0x51, 0x54, 0x54, 4]));
+    const alice = await mqttAlice.got((b) => b.includes('alice'));
+    expect(alice[8]).toBe(5); // MQTT 5.0
+    expect(alice.includes('meter-7') && alice.includes('secret')).toBe(true);
+    expect(await connectionLog((l) => l.protocol === 'MQTT' && l.rule === 'USERNAME alice')).toMatchObject({ keys: ['CLIENTID meter-7', 'USERNAME alice'] });
+    expect(await connectionLog((l) => l.protocol === 'MQTT' && l.rule === 'CLIENTID sensor-42')).toMatchObject({ keys: ['CLIENTID sensor-42'] });
   }, CLIENT_TEST_TIMEOUT_MS);
 });
