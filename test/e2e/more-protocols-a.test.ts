@@ -5,6 +5,10 @@
 // routing the first flight, and each backend checks it received the client's bytes unchanged).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type net from 'node:net';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { run, tcpBackend, type Backend } from '../helpers/net.js';
 import { startProxy, type TestProxy } from '../helpers/passthru.js';
 
@@ -91,12 +95,33 @@ function postgresRecorder(): Promise<Recorder> {
 const xmppHeader = (b: Buffer) => /<stream:stream[^>]*>/.test(b.toString('latin1'));
 const xmppRecorder = () => recorder((s, all) => xmppHeader(all) && s.destroy());
 
+const tincIdLine = (b: Buffer) => b.includes(0x0a);
+
+/**
+ * A tinc 1.0 node "alice" whose only peer "bob" is at `port`: config dir with a fresh key pair
+ * (bob gets alice's public key; the test never gets as far as using it), a dummy device (no tun
+ * device or privilege needed) and Port 0 (its own listener on any free port, not 655).
+ */
+async function tincConfig(port: number): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'passthru-tinc-'));
+  mkdirSync(join(dir, 'hosts'));
+  writeFileSync(join(dir, 'tinc.conf'), 'Name = alice\nConnectTo = bob\nDeviceType = dummy\nPort = 0\n');
+  writeFileSync(join(dir, 'hosts', 'alice'), '');
+  const k = await run('tincd', ['-c', dir, '-K', '2048']);
+  expect(k.code, k.stderr).toBe(0);
+  // tinc stops reading a host file at its PEM block, so the address goes first.
+  writeFileSync(join(dir, 'hosts', 'bob'), `Address = 127.0.0.1\nPort = ${port}\n${readFileSync(join(dir, 'hosts', 'alice'), 'latin1')}`);
+  return dir;
+}
+
+let tincBob: Recorder;
 let socksA: Recorder, socksB: Recorder, pgShop: Recorder, pgSsl: Recorder, xmppChat: Recorder, xmppOther: Recorder;
 let proxy: TestProxy;
 
 beforeAll(async () => {
   [socksA, socksB, pgShop, pgSsl] = await Promise.all([socksServer('socks-a'), socksServer('socks-b'), postgresRecorder(), postgresRecorder()]);
   [xmppChat, xmppOther] = await Promise.all([xmppRecorder(), xmppRecorder()]);
+  tincBob = await recorder((s, all) => tincIdLine(all) && s.destroy());
   proxy = await startProxy({
     version: 'v0.2.0',
     servers: {
@@ -116,6 +141,7 @@ beforeAll(async () => {
           'DOMAIN *.example.net': { action: 'FORWARD', to_addr: `127.0.0.1:${xmppOther.port}` },
           CATCHALL: { action: 'REJECT' },
         },
+        TINC: { 'NAME alice': { action: 'FORWARD', to_addr: `127.0.0.1:${tincBob.port}` }, CATCHALL: { action: 'REJECT' } },
         CATCHALL: { CATCHALL: { action: 'REJECT' } },
       },
     },
@@ -124,7 +150,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await proxy?.stop(true);
-  await Promise.all([socksA, socksB, pgShop, pgSsl, xmppChat, xmppOther].map((b) => b?.close()));
+  await Promise.all([socksA, socksB, pgShop, pgSsl, xmppChat, xmppOther, tincBob].map((b) => b?.close()));
 });
 
 const connectionLog = (pred: (l: Record<string, unknown>) => boolean) => proxy.waitLog((l) => l.event === 'connection' && pred(l));
@@ -165,5 +191,21 @@ describe('one port, more protocols (batch A)', () => {
     expect((await xmppOther.got(xmppHeader)).toString()).toContain("to='muc.example.net'");
     expect(await connectionLog((l) => l.protocol === 'XMPP' && l.rule === 'DOMAIN chat.example.org')).toMatchObject({ keys: ['DOMAIN chat.example.org'] });
     expect(await connectionLog((l) => l.protocol === 'XMPP' && l.rule === 'DOMAIN *.example.net')).toMatchObject({ keys: ['DOMAIN muc.example.net'] });
+  }, CLIENT_TEST_TIMEOUT_MS);
+
+  it('tincd\'s ID request reaches the backend routed by NAME', async () => {
+    const dir = await tincConfig(proxy.port);
+    // Foreground, no detach. It retries its peer until stopped, and keeps the socket of a
+    // connection the peer closed open (CLOSE-WAIT) until it exits, so the connection's log line
+    // comes once the test has stopped it.
+    const tincd = spawn('tincd', ['-c', dir, '-D', '--pidfile', join(dir, 'pid'), '--logfile', join(dir, 'log')], { stdio: 'ignore' });
+    const exited = new Promise((r) => tincd.once('exit', r));
+    try {
+      expect((await tincBob.got(tincIdLine)).toString()).toBe('0 alice 17\n');
+    } finally {
+      tincd.kill('SIGTERM');
+      await exited;
+    }
+    expect(await connectionLog((l) => l.protocol === 'TINC')).toMatchObject({ rule: 'NAME alice', keys: ['NAME alice'] });
   }, CLIENT_TEST_TIMEOUT_MS);
 });
