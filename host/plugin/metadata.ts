@@ -9,6 +9,10 @@ import { ABI_VERSION, METADATA_SECTION } from './abi.js';
 export type KeyKind = 'hostname' | 'exact' | 'prefix';
 export const KEY_KINDS: readonly KeyKind[] = ['hostname', 'exact', 'prefix'];
 
+/** How a detector's window reaches it (shared decision of issue 13): a TCP stream, or UDP datagrams as `u16 BE length ‖ bytes` records. */
+export type Transport = 'stream' | 'datagram';
+export const TRANSPORTS: readonly Transport[] = ['stream', 'datagram'];
+
 export interface DetectorMeta {
   abi: number;
   name: string;
@@ -16,6 +20,8 @@ export interface DetectorMeta {
   version: string;
   /** Key names the detector reports and how rules match them; absent means every key is `exact`. */
   keys?: Record<string, KeyKind>;
+  /** The transports the detector takes; absent means `["stream"]`. */
+  transports?: Transport[];
 }
 
 /** Protocol names are config section names: no spaces, and CATCHALL is the host's own. */
@@ -56,6 +62,13 @@ export function readMetadata(module: WebAssembly.Module): DetectorMeta | string 
       keys[name] = kind as KeyKind;
     }
     meta.keys = keys;
+  }
+  if (m.transports !== undefined) {
+    const t = m.transports;
+    if (!Array.isArray(t) || t.length === 0 || !t.every((x) => TRANSPORTS.includes(x as Transport)) || new Set(t).size !== t.length) {
+      return `metadata.transports must be a non-empty array of distinct ${TRANSPORTS.map((x) => `"${x}"`).join(', ')}`;
+    }
+    meta.transports = t as Transport[];
   }
   return meta;
 }

@@ -114,7 +114,20 @@ async function tincConfig(port: number): Promise<string> {
   return dir;
 }
 
-let tincBob: Recorder;
+/** An OpenVPN TCP record is whole once its u16 length's worth of bytes is in. */
+const wholeRecord = (b: Buffer) => b.length >= 2 && b.length >= 2 + b.readUInt16BE(0);
+
+/** A client certificate and key for openvpn (it refuses to start without), plus a tls-crypt key. */
+async function openvpnFiles(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'passthru-openvpn-'));
+  const r = await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=client']);
+  expect(r.code, r.stderr).toBe(0);
+  const k = await run('openvpn', ['--genkey', 'secret', join(dir, 'ta.key')]);
+  expect(k.code, k.stderr).toBe(0);
+  return dir;
+}
+
+let tincBob: Recorder, vpn: Recorder;
 let socksA: Recorder, socksB: Recorder, pgShop: Recorder, pgSsl: Recorder, xmppChat: Recorder, xmppOther: Recorder;
 let proxy: TestProxy;
 
@@ -122,6 +135,7 @@ beforeAll(async () => {
   [socksA, socksB, pgShop, pgSsl] = await Promise.all([socksServer('socks-a'), socksServer('socks-b'), postgresRecorder(), postgresRecorder()]);
   [xmppChat, xmppOther] = await Promise.all([xmppRecorder(), xmppRecorder()]);
   tincBob = await recorder((s, all) => tincIdLine(all) && s.destroy());
+  vpn = await recorder((s, all) => wholeRecord(all) && s.destroy());
   proxy = await startProxy({
     version: 'v0.2.0',
     servers: {
@@ -142,6 +156,7 @@ beforeAll(async () => {
           CATCHALL: { action: 'REJECT' },
         },
         TINC: { 'NAME alice': { action: 'FORWARD', to_addr: `127.0.0.1:${tincBob.port}` }, CATCHALL: { action: 'REJECT' } },
+        OPENVPN: { 'OPCODE P_CONTROL_HARD_RESET_CLIENT_V2': { action: 'FORWARD', to_addr: `127.0.0.1:${vpn.port}` }, CATCHALL: { action: 'REJECT' } },
         CATCHALL: { CATCHALL: { action: 'REJECT' } },
       },
     },
@@ -150,7 +165,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await proxy?.stop(true);
-  await Promise.all([socksA, socksB, pgShop, pgSsl, xmppChat, xmppOther, tincBob].map((b) => b?.close()));
+  await Promise.all([socksA, socksB, pgShop, pgSsl, xmppChat, xmppOther, tincBob, vpn].map((b) => b?.close()));
 });
 
 const connectionLog = (pred: (l: Record<string, unknown>) => boolean) => proxy.waitLog((l) => l.event === 'connection' && pred(l));
@@ -207,5 +222,18 @@ describe('one port, more protocols (batch A)', () => {
       await exited;
     }
     expect(await connectionLog((l) => l.protocol === 'TINC')).toMatchObject({ rule: 'NAME alice', keys: ['NAME alice'] });
+  }, CLIENT_TEST_TIMEOUT_MS);
+
+  it('openvpn over TCP, with --tls-crypt, reaches the backend routed by OPCODE, its reset record unchanged', async () => {
+    const dir = await openvpnFiles();
+    const args = ['--client', '--proto', 'tcp-client', '--remote', '127.0.0.1', String(proxy.port), '--dev', 'null', '--ifconfig-noexec', '--route-noexec'];
+    args.push('--ca', join(dir, 'cert.pem'), '--cert', join(dir, 'cert.pem'), '--key', join(dir, 'key.pem'), '--tls-crypt', join(dir, 'ta.key'), '--connect-retry-max', '1', '--verb', '0');
+    // It gives up after its one retry once the backend has hung up on it.
+    const client = run('openvpn', args, '', 30_000);
+    const got = await vpn.got(wholeRecord);
+    expect(got.readUInt16BE(0)).toBe(got.length - 2);
+    expect(got[2]).toBe(0x38); // opcode 7, key_id 0
+    await client;
+    expect(await connectionLog((l) => l.protocol === 'OPENVPN')).toMatchObject({ rule: 'OPCODE P_CONTROL_HARD_RESET_CLIENT_V2' });
   }, CLIENT_TEST_TIMEOUT_MS);
 });
