@@ -1,4 +1,4 @@
-// One Passthru listener with the SOCKS, POSTGRES, XMPP, TINC, ADB and OPENVPN sections, and each
+// One Passthru listener with the SOCKS, POSTGRES, XMPP, TINC, OPENVPN and ADB sections, and each
 // protocol's real Debian client through that one port: curl via SOCKS 4A and 5 to a small SOCKS
 // server that then serves HTTP, psql, sendxmpp, tincd, adb and openvpn to backends that record
 // what they got (no PostgreSQL, XMPP, tinc, adb or OpenVPN server is started: the test is about
@@ -49,6 +49,8 @@ async function recorder(answer?: (s: net.Socket, all: Buffer) => void): Promise<
 }
 
 const HTTP_END = Buffer.from('\r\n\r\n');
+/** The adb client's background server (default 5037), moved so the test's is its own. */
+const ADB_SERVER_PORT = 15037;
 
 /**
  * A minimal SOCKS 4A / 5 (no authentication) server whose every destination is itself serving HTTP:
@@ -127,7 +129,10 @@ async function openvpnFiles(): Promise<string> {
   return dir;
 }
 
-let tincBob: Recorder, vpn: Recorder;
+/** An adb message is whole once its 24-byte header and data_length bytes are in. */
+const wholeAdbMessage = (b: Buffer) => b.length >= 24 && b.length >= 24 + b.readUInt32LE(12);
+
+let tincBob: Recorder, vpn: Recorder, adbDevice: Recorder;
 let socksA: Recorder, socksB: Recorder, pgShop: Recorder, pgSsl: Recorder, xmppChat: Recorder, xmppOther: Recorder;
 let proxy: TestProxy;
 
@@ -136,6 +141,7 @@ beforeAll(async () => {
   [xmppChat, xmppOther] = await Promise.all([xmppRecorder(), xmppRecorder()]);
   tincBob = await recorder((s, all) => tincIdLine(all) && s.destroy());
   vpn = await recorder((s, all) => wholeRecord(all) && s.destroy());
+  adbDevice = await recorder((s, all) => wholeAdbMessage(all) && s.destroy());
   proxy = await startProxy({
     version: 'v0.2.0',
     servers: {
@@ -157,6 +163,7 @@ beforeAll(async () => {
         },
         TINC: { 'NAME alice': { action: 'FORWARD', to_addr: `127.0.0.1:${tincBob.port}` }, CATCHALL: { action: 'REJECT' } },
         OPENVPN: { 'OPCODE P_CONTROL_HARD_RESET_CLIENT_V2': { action: 'FORWARD', to_addr: `127.0.0.1:${vpn.port}` }, CATCHALL: { action: 'REJECT' } },
+        ADB: { CATCHALL: { action: 'FORWARD', to_addr: `127.0.0.1:${adbDevice.port}` } },
         CATCHALL: { CATCHALL: { action: 'REJECT' } },
       },
     },
@@ -165,7 +172,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await proxy?.stop(true);
-  await Promise.all([socksA, socksB, pgShop, pgSsl, xmppChat, xmppOther, tincBob, vpn].map((b) => b?.close()));
+  await Promise.all([socksA, socksB, pgShop, pgSsl, xmppChat, xmppOther, tincBob, vpn, adbDevice].map((b) => b?.close()));
 });
 
 const connectionLog = (pred: (l: Record<string, unknown>) => boolean) => proxy.waitLog((l) => l.event === 'connection' && pred(l));
@@ -235,5 +242,21 @@ describe('one port, more protocols (batch A)', () => {
     expect(got[2]).toBe(0x38); // opcode 7, key_id 0
     await client;
     expect(await connectionLog((l) => l.protocol === 'OPENVPN')).toMatchObject({ rule: 'OPCODE P_CONTROL_HARD_RESET_CLIENT_V2' });
+  }, CLIENT_TEST_TIMEOUT_MS);
+
+  it('adb connect reaches the ADB backend with its CNXN unchanged', async () => {
+    // adb starts a background server of its own; a private server port keeps it apart from any
+    // other adb on the machine, and kill-server stops it.
+    const adb = (...a: string[]) => run('adb', ['-P', String(ADB_SERVER_PORT), ...a]);
+    try {
+      const r = await adb('connect', `127.0.0.1:${proxy.port}`);
+      expect(r.stdout + r.stderr).toMatch(/failed|cannot|closed/i);
+      const got = await adbDevice.got(wholeAdbMessage);
+      expect(got.subarray(0, 4).toString()).toBe('CNXN');
+      expect(got.subarray(24).toString()).toMatch(/^host::features=/);
+      expect(await connectionLog((l) => l.protocol === 'ADB')).toMatchObject({ rule: 'CATCHALL', action: 'FORWARD' });
+    } finally {
+      await adb('kill-server');
+    }
   }, CLIENT_TEST_TIMEOUT_MS);
 });
