@@ -76,7 +76,11 @@ describe('passthru plugin inspect', () => {
   it('a detector that keeps state shows a strike on a repeated call', async () => {
     const r = await inspect(flaky, '--json');
     const rep = JSON.parse(r.stdout) as InspectReport;
-    expect(rep.samples[0]).toMatchObject({ verdict: 'NO_MATCH', fuel: 23, strike: 'on a repeated call: trap: unreachable' });
+    expect(rep.samples[0]).toMatchObject({ verdict: 'NO_MATCH', strike: 'on a repeated call: trap: unreachable' });
+    // The first call's fuel is a few dozen units (a counter bump and a compare); the exact figure follows
+    // the instrumenter's block layout, so the test bounds it rather than pinning it.
+    expect(rep.samples[0]!.fuel).toBeGreaterThan(0);
+    expect(rep.samples[0]!.fuel).toBeLessThan(100);
   });
 
   it('a refused module: the reason, exit 1', async () => {
