@@ -1,4 +1,4 @@
-// One Passthru listener with the GIT, SYSLOG, MQTT, MINECRAFT, DNS and PROXY sections, and each
+// One Passthru listener with the GIT, SYSLOG and MQTT sections (MINECRAFT, DNS, PROXY: batch C), and each
 // protocol's real Debian client through that one port: git clone and ls-remote to two real
 // `git daemon`s, and the other clients to backends that record what they got (the test is about
 // routing the first flight: each backend checks it received the client's bytes unchanged).
