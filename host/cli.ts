@@ -4,7 +4,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { parsePositiveDuration } from './duration.js';
+import cluster from 'node:cluster';
+import { parseWorkers, runCluster, SCHEDULINGS, WORKER_ENV, type Scheduling } from './cluster.js';
+import { parseHostPort } from './config/address.js';
+import type { HostPort } from './config/model.js';
+import { parseDuration, parsePositiveDuration } from './duration.js';
+import { DEFAULT_MAX_CONNECTIONS } from './listener.js';
+import { processMetrics } from './metrics.js';
 import { PassthruError, UsageError } from './errors.js';
 import { createLogger, type LogLevel } from './log.js';
 import { DEFAULT_CONFIG, PACKAGE_ROOT } from './paths.js';
@@ -21,8 +27,6 @@ import { DEFAULT_FUEL, DEFAULT_MAX_MEMORY_PAGES } from './plugin/loader.js';
 
 const version = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-/** Until `-w` worker processes exist (a later issue), one process serves everything. */
-const MAX_WORKERS = 1;
 
 function withConfig<T>(y: Argv<T>) {
   return y
@@ -39,7 +43,14 @@ function withSandbox<T>(y: Argv<T>) {
 function withServe<T>(y: Argv<T>) {
   return withSandbox(withConfig(y))
     .option('t', { alias: 'timeout', type: 'string', describe: 'detection timeout from accept, a Go duration (5s, 500ms, 1m30s); then the CATCHALL protocol applies', default: '5s', requiresArg: true })
-    .option('w', { alias: 'workers', type: 'string', describe: 'worker processes (not yet implemented: only 1 is accepted)', default: '1', requiresArg: true })
+    .option('w', { alias: 'workers', type: 'string', describe: 'worker processes sharing the listeners (0 or auto: one per core)', default: '1', requiresArg: true })
+    .option('scheduling', { type: 'string', choices: SCHEDULINGS as unknown as string[], describe: 'with -w: rr = the primary accepts and hands connections out in turn; none = workers accept from the shared socket', default: 'rr' })
+    .option('max-connections', { type: 'number', describe: 'concurrent connections per listener; over it new ones are reset', default: DEFAULT_MAX_CONNECTIONS, requiresArg: true })
+    .option('connect-timeout', { type: 'string', describe: 'backend connect timeout (then the next backend of the rule, or the client is closed)', default: '10s', requiresArg: true })
+    .option('idle-timeout', { type: 'string', describe: 'close a forwarded connection with no data either way for this long (0: never)', default: '1h', requiresArg: true })
+    .option('drain-timeout', { type: 'string', describe: 'at SIGTERM/SIGINT, how long open connections may finish before they are closed', default: '30s', requiresArg: true })
+    .option('watch', { type: 'boolean', describe: 'reload when the config file or a --plugin file changes (SIGHUP always reloads)', default: false })
+    .option('metrics', { type: 'string', describe: 'serve Prometheus metrics at http://HOST:PORT/metrics and /healthz', requiresArg: true })
     .option('log-level', { type: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' });
 }
 
@@ -53,12 +64,36 @@ function sandboxOptions(args: { 'plugin-fuel': number; 'plugin-max-memory': numb
   return { fuel, maxMemoryPages: pages };
 }
 
-function parseWorkers(text: string): number {
-  if (!/^\d+$/.test(text)) throw new UsageError(`-w: "${text}" is not a whole number`);
-  const n = Number(text);
-  if (n < 1) throw new UsageError('-w: at least 1 worker is needed');
-  if (n > MAX_WORKERS) throw new UsageError(`-w ${n}: worker processes are not implemented yet; only -w 1 is accepted`);
-  return n;
+function workersOption(text: string): number {
+  try {
+    return parseWorkers(text);
+  } catch (err) {
+    throw new UsageError(`-w: ${(err as Error).message}`);
+  }
+}
+
+function metricsOption(text: string | undefined): HostPort | undefined {
+  if (text === undefined) return undefined;
+  const r = parseHostPort(text, { allowEmptyHost: true, allowPortZero: true });
+  if (!r.ok) throw new UsageError(`--metrics: ${JSON.stringify(text)} is not host:port: ${r.reason}`);
+  return r.value;
+}
+
+interface LimitArgs {
+  'max-connections': number;
+  'connect-timeout': string;
+  'idle-timeout': string;
+  'drain-timeout': string;
+}
+
+function limitOptions(args: LimitArgs): { maxConnections: number; connectTimeoutMs: number; idleTimeoutMs: number; drainTimeoutMs: number } {
+  const max = args['max-connections'];
+  if (!Number.isInteger(max) || max < 1) throw new UsageError(`--max-connections: ${max} is not a whole number of at least 1`);
+  const idle = parseDuration(args['idle-timeout'], '--idle-timeout');
+  if (idle < 0) throw new UsageError(`--idle-timeout: ${args['idle-timeout']} is negative`);
+  const drain = parseDuration(args['drain-timeout'], '--drain-timeout');
+  if (drain < 0) throw new UsageError(`--drain-timeout: ${args['drain-timeout']} is negative`);
+  return { maxConnections: max, connectTimeoutMs: parsePositiveDuration(args['connect-timeout'], '--connect-timeout'), idleTimeoutMs: idle, drainTimeoutMs: drain };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -73,8 +108,30 @@ async function main(argv: string[]): Promise<number> {
       async (args) => {
         const log = createLogger(args['log-level'] as LogLevel);
         const timeoutMs = parsePositiveDuration(args.t, '-t');
-        parseWorkers(args.w);
-        exitCode = await runServe({ configFile: args.c, plugins: args.plugin, timeoutMs, ...sandboxOptions(args) }, log);
+        const workers = workersOption(args.w);
+        const metricsAt = metricsOption(args.metrics);
+        const limits = limitOptions(args);
+        const sandbox = sandboxOptions(args);
+        const worker = cluster.isWorker && process.env[WORKER_ENV] === '1';
+        if (workers > 1 && !worker) {
+          exitCode = await runCluster({ workers, scheduling: args.scheduling as Scheduling, metricsAt }, log);
+          return;
+        }
+        exitCode = await runServe(
+          {
+            configFile: args.c,
+            plugins: args.plugin,
+            timeoutMs,
+            ...limits,
+            ...sandbox,
+            watch: args.watch,
+            worker,
+            // A worker keeps counts for the primary's aggregate; it serves none itself.
+            metricsAt: worker ? undefined : metricsAt,
+            metrics: metricsAt ? processMetrics() : undefined,
+          },
+          log,
+        );
       },
     )
     .command(

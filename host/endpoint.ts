@@ -4,6 +4,7 @@
 // buffer, and net.Socket with 'data' events (both here). See listener.ts for how one is chosen.
 import net from 'node:net';
 import type { HostPort } from './config/model.js';
+import type { ProxyEndpoints } from './proxy-protocol.js';
 import { copyRead, fdOf, readInto, writeDirect } from './relay.js';
 
 /** What an endpoint tells its owner. Handlers are swapped (sniffer → forwarder) with `setEvents`. */
@@ -41,9 +42,12 @@ export interface Endpoint {
   readonly queued: number;
   /** `address:port` of the peer; read it while the endpoint is open (it may cost a syscall). */
   readonly peer: string;
+  /** Peer (source) and local (destination) address of an open TCP endpoint, for a PROXY header. */
+  addresses(): ProxyEndpoints | undefined;
 }
 
-const IGNORE: EndpointEvents = {
+/** Events of an endpoint nobody listens to any more (a failed dial being closed). */
+export const IGNORE: EndpointEvents = {
   read: () => false,
   end() {},
   drain() {},
@@ -144,6 +148,12 @@ export class SocketEndpoint implements Endpoint {
 
   get queued(): number {
     return this.socket.writableLength;
+  }
+
+  addresses(): ProxyEndpoints | undefined {
+    const s = this.socket;
+    if (!s.remoteAddress || !s.localAddress) return undefined;
+    return { source: { address: s.remoteAddress, port: s.remotePort ?? 0 }, destination: { address: s.localAddress, port: s.localPort ?? 0 } };
   }
 
   private onData(chunk: Buffer): void {

@@ -1,8 +1,9 @@
 // Dials the backend, replays what the sniffer read, then carries bytes both ways with backpressure,
 // half-close and reset propagation. Calls `done` exactly once, after both sockets are released.
+import type { BackendPool } from './backend-pool.js';
 import type { HostPort } from './config/model.js';
 import type { DeadlineQueue, Deadlined } from './deadline-queue.js';
-import type { Endpoint, EndpointEvents } from './endpoint.js';
+import { IGNORE, type Endpoint, type EndpointEvents } from './endpoint.js';
 import { copyRead } from './relay.js';
 
 /**
@@ -23,7 +24,9 @@ export type CloseReason =
   | 'backend-error'
   | 'backend-refused'
   | 'backend-unreachable'
-  | 'connect-timeout';
+  | 'connect-timeout'
+  | 'idle-timeout' // no byte either way for the listener's idle timeout
+  | 'shutdown'; // still open at the drain deadline
 
 export interface ForwardResult {
   reason: CloseReason;
@@ -36,6 +39,14 @@ export interface ForwardResult {
   /** The client's address, read before a failure closed it (for the warn line). */
   client?: string;
   error?: string;
+  /** Every dial that failed before connecting, in order (with several backends, the ones tried before the one that answered). */
+  failures?: DialFailure[];
+}
+
+export interface DialFailure {
+  backend: string;
+  /** ECONNREFUSED, timeout, … */
+  error: string;
 }
 
 export interface ForwardOptions {
@@ -101,6 +112,17 @@ class Side implements EndpointEvents {
   }
 }
 
+/** The connect deadline of a retried dial (rare, so an allocation is fine). */
+class RetryDeadline implements Deadlined {
+  deadlineAt = 0;
+  deadlineNext: Deadlined | null = null;
+  deadlineActive = false;
+  constructor(private readonly fwd: Forward) {}
+  onDeadline(): void {
+    this.fwd.onDeadline();
+  }
+}
+
 export class Forward implements Deadlined {
   deadlineAt = 0;
   deadlineNext: Deadlined | null = null;
@@ -111,15 +133,22 @@ export class Forward implements Deadlined {
   isConnected = false;
   private closing = false;
   private open = 2;
+  /** Index in `pool` of the backend being dialled, where the dial began, and how many failed so far. */
+  private backendIndex = 0;
+  private firstIndex = 0;
+  private attempts = 0;
+  /** The connect deadline's queue entry: this object for the first dial, a RetryDeadline for each later one. */
+  private deadline: Deadlined = this;
 
   /** `clientEof`: the client already sent FIN while it was sniffed. */
   constructor(
     client: Endpoint,
     clientEof: boolean,
     private readonly head: Buffer[],
-    private readonly to: HostPort,
+    private to: HostPort,
+    private readonly pool: BackendPool | undefined,
     private readonly options: ForwardOptions,
-    dial: Dialer,
+    private readonly dial: Dialer,
     private readonly done: (result: ForwardResult) => void,
   ) {
     this.client = new Side(this, true);
@@ -130,8 +159,12 @@ export class Forward implements Deadlined {
     this.client.eof = clientEof;
     client.setEvents(this.client);
     for (const chunk of head) this.held += chunk.length;
+    if (pool) {
+      this.backendIndex = this.firstIndex = pool.first();
+      this.to = pool.backends[this.backendIndex]!;
+    }
     options.connectDeadlines.add(this);
-    this.backend.ep = dial(to, this.backend);
+    this.backend.ep = dial(this.to, this.backend);
     // Read on while dialling (up to HOLD_WHILE_DIALLING): the connection's first bytes are then
     // ready to go the moment the backend answers.
     if (!clientEof && this.held < HOLD_WHILE_DIALLING) client.readStart();
@@ -150,7 +183,8 @@ export class Forward implements Deadlined {
 
   connected(): void {
     this.isConnected = true;
-    this.options.connectDeadlines.cancel(this);
+    this.options.connectDeadlines.cancel(this.deadline);
+    this.pool?.succeeded(this.backendIndex);
     const backend = this.backend.ep;
     this.result.backend = backend.peer;
     let flowing = true;
@@ -182,7 +216,11 @@ export class Forward implements Deadlined {
     const r = this.result;
     r.client = this.client.ep.peer;
     if (side.isClient) r.reason = code === 'ECONNRESET' ? 'client-reset' : 'client-error';
-    else if (!this.isConnected) r.reason = code === 'ECONNREFUSED' ? 'backend-refused' : 'backend-unreachable';
+    else if (!this.isConnected) {
+      this.dialFailed(code);
+      if (this.retry()) return;
+      r.reason = code === 'ECONNREFUSED' ? 'backend-refused' : 'backend-unreachable';
+    }
     else r.reason = code === 'ECONNRESET' ? 'backend-reset' : 'backend-error';
     r.error = side.isClient || this.isConnected ? message : `${this.to.host}:${this.to.port}: ${message}`;
     // A reset is passed on as a reset; any other failure closes the other side with FIN.
@@ -194,8 +232,57 @@ export class Forward implements Deadlined {
     this.closeBoth(false);
   }
 
+  /**
+   * A dial that failed before connecting moves on to the rule's next backend, if it has one left:
+   * nothing has been sent yet, so the window (held in `head`) goes to whichever answers.
+   */
+  private retry(): boolean {
+    const pool = this.pool;
+    if (!pool) return false;
+    pool.failed(this.backendIndex);
+    const next = pool.next(this.firstIndex, ++this.attempts);
+    if (next < 0) return false;
+    const failed = this.backend.ep;
+    failed.setEvents(IGNORE);
+    failed.close(false, () => {});
+    this.backendIndex = next;
+    this.to = pool.backends[next]!;
+    // A fresh queue entry: the old one may still be linked in the queue (cancelled), and re-adding it would cut the list.
+    this.options.connectDeadlines.cancel(this.deadline);
+    this.deadline = new RetryDeadline(this);
+    this.options.connectDeadlines.add(this.deadline);
+    this.backend.ep = this.dial(this.to, this.backend);
+    return true;
+  }
+
+  private dialFailed(error: string): void {
+    (this.result.failures ??= []).push({ backend: `${this.to.host}:${this.to.port}`, error });
+  }
+
+  /** Bytes moved either way so far: the idle sweep compares it between passes. */
+  get activity(): number {
+    return this.client.bytes + this.backend.bytes;
+  }
+
+  /** Closes an idle connection (idle-sweep.ts). */
+  idleTimeout(ms: number): void {
+    if (this.closing) return;
+    this.result.reason = 'idle-timeout';
+    this.result.error = `no data either way for ${ms} ms`;
+    this.closeBoth(false);
+  }
+
+  /** Closes a connection still open at the drain deadline. */
+  shutdown(): void {
+    if (this.closing) return;
+    this.result.reason = 'shutdown';
+    this.closeBoth(false);
+  }
+
   onDeadline(): void {
     if (this.closing) return;
+    this.dialFailed('timeout');
+    if (this.retry()) return;
     this.result.reason = 'connect-timeout';
     this.result.error = `no answer from ${this.to.host}:${this.to.port} within ${this.options.connectTimeoutMs} ms`;
     this.closeBoth(false);
@@ -204,7 +291,7 @@ export class Forward implements Deadlined {
   private closeBoth(reset: boolean): void {
     if (this.closing) return;
     this.closing = true;
-    this.options.connectDeadlines.cancel(this);
+    this.options.connectDeadlines.cancel(this.deadline);
     this.client.ep.close(reset, this.onClosed);
     this.backend.ep.close(reset, this.onClosed);
   }

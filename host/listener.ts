@@ -4,12 +4,29 @@ import type { HostPort } from './config/model.js';
 import { Connection } from './connection.js';
 import { SocketEndpoint, type Endpoint } from './endpoint.js';
 import { ListenError } from './errors.js';
+import { IdleSweep } from './idle-sweep.js';
 import { takeAccepts, type IoMode } from './io-mode.js';
 import type { ServerRuntime } from './server-runtime.js';
+
+/**
+ * Concurrent connections per listener unless the config or `--max-connections` says otherwise. Each
+ * open connection costs two sockets (two fds) and up to a window of memory; 10k stays under the
+ * common 65536-fd limit with room for the backends' sockets and well under 1 GiB of windows.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+
+/** At most one "refused" warning per listener per second: a flood must not become a log flood. */
+const REFUSED_LOG_INTERVAL_MS = 1_000;
 
 export class Listener {
   private readonly server: net.Server;
   private readonly connections = new Set<Connection>();
+  private sweep: IdleSweep;
+  private idleWaiters: (() => void)[] = [];
+  /** Connections refused over max_connections since start. */
+  refused = 0;
+  private refusedLogged = 0;
+  private refusedSinceLog = 0;
 
   /** `io`: how accepted sockets are driven; once listening, the mode in effect (raw and fast need
    * net.Server internals and fall back to portable without them). */
@@ -20,6 +37,7 @@ export class Listener {
   ) {
     // allowHalfOpen: a client's FIN must reach the backend as a FIN, not close our side.
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, this.onConnection);
+    this.sweep = new IdleSweep(runtime.idleTimeoutMs, this.connections);
   }
 
   get address(): string {
@@ -39,7 +57,19 @@ export class Listener {
 
   /** New connections use `rt`; connections already open keep the runtime they started with. */
   swap(rt: ServerRuntime): void {
+    const idleChanged = rt.idleTimeoutMs !== this.runtime.idleTimeoutMs;
     this.runtime = rt;
+    if (idleChanged) {
+      this.sweep.stop();
+      this.sweep = new IdleSweep(rt.idleTimeoutMs, this.connections);
+      this.sweep.start();
+    }
+  }
+
+  /** Resolves once every connection accepted so far has ended. */
+  whenIdle(): Promise<void> {
+    if (this.connections.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   start(): Promise<void> {
@@ -54,15 +84,20 @@ export class Listener {
         this.server.off('error', onError);
         this.server.on('error', (err) => this.runtime.log.error({ err, listener: this.address }, 'listener error'));
         if (this.io !== 'portable' && !takeAccepts(this.server, this.io, this.accept, this.onAcceptError)) this.io = 'portable';
+        this.sweep.start();
         resolve();
       });
     });
   }
 
-  /** Stops accepting; with `abort`, also closes every open connection. */
+  /**
+   * Stops accepting; with `abort`, also closes every open connection. Without it, open connections go
+   * on (drain) and the returned promise resolves once the listening socket is closed.
+   */
   async stop(abort = false): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = this.server.listening ? new Promise<void>((resolve) => this.server.close(() => resolve())) : Promise.resolve();
     if (abort) {
+      this.sweep.stop();
       for (const c of this.connections) c.abort();
       this.runtime.deadlines.clear();
       this.runtime.connectDeadlines.clear();
@@ -71,7 +106,17 @@ export class Listener {
   }
 
   private readonly accept = (client: Endpoint): void => {
-    const c = new Connection(this.runtime, this.onConnectionEnd);
+    const rt = this.runtime;
+    if (this.connections.size >= rt.maxConnections) {
+      // Refused fast: a reset costs no FIN handshake, and the client learns at once.
+      client.close(true, () => {});
+      this.refused++;
+      rt.metrics?.connectionRefused(rt.address, 'max-connections');
+      this.logRefused(rt);
+      return;
+    }
+    rt.metrics?.connectionAccepted(rt.address);
+    const c = new Connection(rt, this.onConnectionEnd);
     this.connections.add(c);
     c.start(client);
   };
@@ -84,7 +129,21 @@ export class Listener {
     this.runtime.log.warn({ event: 'accept-error', listener: this.address, errno }, 'accept failed');
   };
 
+  private logRefused(rt: ServerRuntime): void {
+    this.refusedSinceLog++;
+    const now = performance.now();
+    if (now - this.refusedLogged < REFUSED_LOG_INTERVAL_MS) return;
+    rt.log.warn({ event: 'refused', listener: rt.address, reason: 'max-connections', max_connections: rt.maxConnections, refused: this.refusedSinceLog }, `refused ${this.refusedSinceLog} connection(s): ${rt.maxConnections} open`);
+    this.refusedLogged = now;
+    this.refusedSinceLog = 0;
+  }
+
   private readonly onConnectionEnd = (c: Connection): void => {
     this.connections.delete(c);
+    if (this.connections.size === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
   };
 }

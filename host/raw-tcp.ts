@@ -12,6 +12,7 @@ import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import type { HostPort } from './config/model.js';
 import type { Endpoint, EndpointEvents } from './endpoint.js';
+import type { ProxyEndpoints } from './proxy-protocol.js';
 import { copyRead, READ_BUFFER, writeDirect } from './relay.js';
 
 interface StreamReq {
@@ -35,6 +36,7 @@ export interface TcpHandle {
   reset(cb?: () => void): number;
   setNoDelay(on: boolean): number;
   getpeername(out: { address?: string; port?: number }): number;
+  getsockname(out: { address?: string; port?: number }): number;
   connect(req: StreamReq, address: string, port: number): number;
   connect6(req: StreamReq, address: string, port: number): number;
 }
@@ -65,7 +67,7 @@ function getBindings(): Bindings | null {
     const TCP = tcp.TCP as Bindings['TCP'];
     const constants = tcp.constants as { SOCKET: number };
     const proto = TCP?.prototype as unknown as Record<string, unknown> | undefined;
-    const needed = ['readStart', 'readStop', 'writeBuffer', 'shutdown', 'close', 'reset', 'useUserBuffer', 'setNoDelay', 'getpeername', 'connect', 'connect6'];
+    const needed = ['readStart', 'readStop', 'writeBuffer', 'shutdown', 'close', 'reset', 'useUserBuffer', 'setNoDelay', 'getpeername', 'getsockname', 'connect', 'connect6'];
     // Looked up through the prototype chain: the stream methods come from LibuvStreamWrap.
     if (!proto || !needed.every((m) => typeof proto[m] === 'function')) return null;
     if (typeof stream.WriteWrap !== 'function' || typeof stream.ShutdownWrap !== 'function' || !(stream.streamBaseState instanceof Int32Array)) return null;
@@ -272,6 +274,14 @@ export class RawEndpoint implements Endpoint {
       if (this.handle.getpeername(out) === 0) this.peerText = `${out.address}:${out.port}`;
     }
     return this.peerText;
+  }
+
+  addresses(): ProxyEndpoints | undefined {
+    if (this.closed) return undefined;
+    const peer: { address?: string; port?: number } = {};
+    const local: { address?: string; port?: number } = {};
+    if (this.handle.getpeername(peer) !== 0 || this.handle.getsockname(local) !== 0) return undefined;
+    return { source: { address: peer.address ?? '', port: peer.port ?? 0 }, destination: { address: local.address ?? '', port: local.port ?? 0 } };
   }
 
   private fail(status: number): void {

@@ -1,7 +1,8 @@
 // Picks the rule for a connection. Rules are compiled once per config so that a lookup is a few
 // map hits: the detector's keys in order, for each the exact rule then the most specific wildcard,
 // then the protocol's CATCHALL rule, then the CATCHALL protocol, else REJECT.
-import { CATCHALL, type Action, type HostPort, type ServerConfig } from './config/model.js';
+import { BackendPool } from './backend-pool.js';
+import { CATCHALL, type Action, type HostPort, type ProxyVersion, type ServerConfig } from './config/model.js';
 import type { KeyKind } from './plugin/metadata.js';
 
 export { CATCHALL };
@@ -12,6 +13,10 @@ export interface Route {
   to?: HostPort;
   /** `to_addr` as written, for logs. */
   toAddr?: string;
+  /** Present when to_addr lists several backends: which to dial first, and which to try after a refusal. */
+  pool?: BackendPool;
+  /** PROXY header version to send to the backend. */
+  sendProxy?: ProxyVersion;
   /** Protocol section that supplied the rule (`CATCHALL` for the fallback protocol, '' when none). */
   protocol: string;
   /** Rule key as written in the config. */
@@ -168,24 +173,27 @@ export function compileServer(
   keyKindsOf: (protocol: string) => Readonly<Record<string, KeyKind>> | undefined,
 ): ServerRouter {
   const router = new ServerRouter();
+  const cooldownMs = server.options?.backendCooldownMs;
   for (const section of server.protocols) {
     if (section.name === CATCHALL) {
       const rule = section.rules.find((r) => r.key === CATCHALL);
-      if (rule) router.fallback = toRoute(CATCHALL, rule);
+      if (rule) router.fallback = toRoute(CATCHALL, rule, cooldownMs);
       continue;
     }
     const routes = new ProtocolRoutes(section.name, keyKindsOf(section.name));
-    for (const rule of section.rules) routes.add(rule.key, toRoute(section.name, rule));
+    for (const rule of section.rules) routes.add(rule.key, toRoute(section.name, rule, cooldownMs));
     router.protocols.push(routes);
   }
   return router;
 }
 
-function toRoute(protocol: string, rule: ServerConfig['protocols'][number]['rules'][number]): Route {
+function toRoute(protocol: string, rule: ServerConfig['protocols'][number]['rules'][number], cooldownMs: number | undefined): Route {
   const route: Route = { action: rule.action, protocol, rule: rule.key };
   if (rule.action === 'FORWARD' && rule.to) {
     route.to = rule.to;
     if (rule.toAddr !== undefined) route.toAddr = rule.toAddr;
+    if (rule.toAddrs && rule.toAddrs.length > 1) route.pool = new BackendPool(rule.toAddrs, cooldownMs);
+    if (rule.sendProxy) route.sendProxy = rule.sendProxy;
   }
   return route;
 }

@@ -5,6 +5,7 @@ import { DeadlineQueue } from './deadline-queue.js';
 import type { Dialer, ForwardOptions } from './forwarder.js';
 import { dialerFor, type IoMode } from './io-mode.js';
 import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
 import type { DetectorSet } from './plugin/registry.js';
 import { compileServer, type ServerRouter } from './router.js';
 import { CONNECTION_FUEL_CALLS, type Candidate } from './sniffer.js';
@@ -18,6 +19,11 @@ export interface RuntimeOptions {
   io: IoMode;
   /** Fuel per detect() call (0: unmetered); a connection may spend CONNECTION_FUEL_CALLS times it. */
   fuel: number;
+  /** Forwarded connections idle this long are closed (0: never). */
+  idleTimeoutMs: number;
+  maxConnections: number;
+  /** Absent: metrics are off (no `--metrics`). */
+  metrics?: Metrics | undefined;
 }
 
 export interface ServerRuntime extends ForwardOptions {
@@ -30,6 +36,11 @@ export interface ServerRuntime extends ForwardOptions {
   connectionFuel: number;
   deadlines: DeadlineQueue;
   log: Logger;
+  idleTimeoutMs: number;
+  maxConnections: number;
+  /** A PROXY header comes first on every connection (server option accept_proxy). */
+  acceptProxy: boolean;
+  metrics: Metrics | undefined;
 }
 
 export function buildServerRuntime(
@@ -45,16 +56,23 @@ export function buildServerRuntime(
     if (!detector) throw new Error(`internal: no detector for protocol ${routes.protocol}`);
     return { routes, detector };
   });
+  // A server's options object overrides the command line for that listener.
+  const o = server.options;
+  const connectTimeoutMs = o.connectTimeoutMs ?? options.connectTimeoutMs;
   return {
     address: server.address,
     router,
     candidates,
-    windowCap: options.windowCap,
+    windowCap: o.window ?? options.windowCap,
     connectionFuel: options.fuel * CONNECTION_FUEL_CALLS,
-    connectTimeoutMs: options.connectTimeoutMs,
-    connectDeadlines: new DeadlineQueue(options.connectTimeoutMs),
+    connectTimeoutMs,
+    connectDeadlines: new DeadlineQueue(connectTimeoutMs),
     dial: dialerFor(options.io),
-    deadlines: new DeadlineQueue(options.timeoutMs),
+    deadlines: new DeadlineQueue(o.detectTimeoutMs ?? options.timeoutMs),
+    idleTimeoutMs: o.idleTimeoutMs ?? options.idleTimeoutMs,
+    maxConnections: o.maxConnections ?? options.maxConnections,
+    acceptProxy: o.acceptProxy,
+    metrics: options.metrics,
     log,
     onBackpressure: log.isLevelEnabled('debug')
       ? (direction, queuedBytes) => log.debug({ event: 'backpressure', listener: server.address, direction, queued: queuedBytes }, 'paused reading: the other side is slow')

@@ -19,7 +19,7 @@ function server(rules: Record<string, string | null>, catchallProtocol?: string)
       rules: [{ key: 'CATCHALL', action: 'FORWARD', to: { host: '127.0.0.1', port: Number(catchallProtocol) }, toAddr: `127.0.0.1:${catchallProtocol}`, path: 'p' }],
     });
   }
-  return { address: 'x', listen: { host: '127.0.0.1', port: 1 }, protocols, path: 'servers["x"]' };
+  return { address: 'x', listen: { host: '127.0.0.1', port: 1 }, protocols, options: { acceptProxy: false }, path: 'servers["x"]' };
 }
 
 function routeOf(cfg: ServerConfig, keys: string[]): string {
@@ -101,6 +101,7 @@ describe('prefix keys (URL paths)', () => {
     address: 'x',
     listen: { host: '127.0.0.1', port: 1 },
     path: 'servers["x"]',
+    options: { acceptProxy: false },
     protocols: [
       {
         name: 'HTTP',

@@ -2,6 +2,7 @@
 // cannot say well (host:port, rule keys, FORWARD needs to_addr) and builds the model. Both passes run to
 // the end so that one ConfigError lists every problem in the file.
 import { readFile } from 'node:fs/promises';
+import { parseDuration } from '../duration.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { parseHostPort } from './address.js';
 import { findJsonSyntaxError } from './json-syntax.js';
@@ -12,11 +13,14 @@ import {
   type Config,
   type HostPort,
   type ProtocolConfig,
+  type ProxyVersion,
   type RuleConfig,
   type ServerConfig,
+  type ServerOptions,
+  SERVER_OPTIONS_KEY,
 } from './model.js';
 import { formatPath, type PathSegment } from './path.js';
-import { asciiLower, checkShape, FIELD } from './schema.js';
+import { asciiLower, checkShape, EXTRA_FIELD, FIELD, OPTION } from './schema.js';
 
 export async function loadConfigFile(file: string): Promise<Config> {
   let text: string;
@@ -147,10 +151,12 @@ class Builder {
         this.warn(path, 'no protocols: every connection is rejected');
       }
       const protocols: ProtocolConfig[] = [];
+      let options: ServerOptions = { acceptProxy: false };
       for (const [name, rules] of entries(section)) {
-        protocols.push(this.protocol(name, rules, [...path, name]));
+        if (name === SERVER_OPTIONS_KEY) options = this.options(rules, [...path, name]);
+        else protocols.push(this.protocol(name, rules, [...path, name]));
       }
-      if (listen) out.push({ address, listen, protocols, path: formatPath(path) });
+      if (listen) out.push({ address, listen, protocols, options, path: formatPath(path) });
     }
 
     if (this.errors.length > 0 || !version) return undefined;
@@ -165,6 +171,40 @@ class Builder {
     }
     if (r.value.port === 0) this.warn(path, 'port 0: the system picks a different free port at each start');
     return r.value;
+  }
+
+  /** A server's `options` object; the schema has checked each field's kind and range. */
+  private options(body: unknown, path: PathSegment[]): ServerOptions {
+    const out: ServerOptions = { acceptProxy: false };
+    if (!isObject(body)) return out;
+    const value = (name: string) => this.field(body, path, name);
+    const duration = (name: string, positive: boolean): number | undefined => {
+      const f = value(name);
+      if (typeof f?.value !== 'string') return undefined;
+      try {
+        const ms = parseDuration(f.value, name);
+        if (ms < 0 || (positive && ms === 0)) throw new Error(`${name} ${JSON.stringify(f.value)} must be ${positive ? 'greater than zero' : 'zero or more'}`);
+        return ms;
+      } catch (err) {
+        this.error([...path, f.key], (err as Error).message);
+        return undefined;
+      }
+    };
+    const int = (name: string): number | undefined => {
+      const v = value(name)?.value;
+      return typeof v === 'number' ? v : undefined;
+    };
+    out.acceptProxy = value(OPTION.acceptProxy)?.value === true;
+    const set = <K extends keyof ServerOptions>(k: K, v: ServerOptions[K] | undefined) => {
+      if (v !== undefined) out[k] = v;
+    };
+    set('maxConnections', int(OPTION.maxConnections));
+    set('window', int(OPTION.window));
+    set('connectTimeoutMs', duration(OPTION.connectTimeout, true));
+    set('detectTimeoutMs', duration(OPTION.detectTimeout, true));
+    set('idleTimeoutMs', duration(OPTION.idleTimeout, false));
+    set('backendCooldownMs', duration(OPTION.backendCooldown, false));
+    return out;
   }
 
   private protocol(name: string, rules: unknown, path: PathSegment[]): ProtocolConfig {
@@ -187,8 +227,12 @@ class Builder {
     const obj = body ?? {};
     const actionField = this.field(obj, path, FIELD.action);
     const toField = this.field(obj, path, FIELD.toAddr);
-    if (toField && toField.value !== null && typeof toField.value !== 'string') return undefined; // checkShape has said why
-    const toAddr = typeof toField?.value === 'string' ? toField.value : '';
+    const proxyField = this.field(obj, path, EXTRA_FIELD.sendProxy);
+    const rawTo = toField?.value ?? null;
+    const listed = Array.isArray(rawTo);
+    if (rawTo !== null && typeof rawTo !== 'string' && !(listed && rawTo.every((t) => typeof t === 'string'))) return undefined; // checkShape has said why
+    // A list is Passthru's own; a string (the original's form) is a list of one.
+    const texts: string[] = listed ? (rawTo as string[]) : rawTo === null || rawTo === '' ? [] : [rawTo as string];
 
     let action: Action;
     const raw = actionField?.value ?? null;
@@ -203,21 +247,26 @@ class Builder {
 
     const rulePath = formatPath(path);
     if (action === 'REJECT') {
-      if (toAddr !== '') this.warn([...path, toField!.key], 'to_addr is ignored: the action is REJECT');
+      if (texts.length > 0) this.warn([...path, toField!.key], 'to_addr is ignored: the action is REJECT');
+      if (typeof proxyField?.value === 'string') this.warn([...path, proxyField.key], 'send_proxy is ignored: the action is REJECT');
       return { key, action, path: rulePath };
     }
-    if (toAddr === '') {
+    if (texts.length === 0) {
       // Go leaves an absent, null or "" to_addr as "" alike; none can be dialled.
       this.error([...path, toField?.key ?? FIELD.toAddr], 'FORWARD needs to_addr (host:port)');
       return undefined;
     }
-    const to = parseHostPort(toAddr, { allowEmptyHost: true, allowPortZero: false });
-    if (!to.ok) {
-      this.error([...path, toField!.key], `to_addr ${JSON.stringify(toAddr)} is not host:port: ${to.reason}`);
-      return undefined;
-    }
-    // Go dials `:80` on the local system.
-    const host = to.value.host === '' ? 'localhost' : to.value.host;
-    return { key, action, to: { host, port: to.value.port }, toAddr, path: rulePath };
+    const toAddrs: HostPort[] = [];
+    texts.forEach((text, i) => {
+      const at = listed ? [...path, toField!.key, i] : [...path, toField!.key];
+      const to = parseHostPort(text, { allowEmptyHost: true, allowPortZero: false });
+      if (!to.ok) this.error(at, `to_addr ${JSON.stringify(text)} is not host:port: ${to.reason}`);
+      // Go dials `:80` on the local system.
+      else toAddrs.push({ host: to.value.host === '' ? 'localhost' : to.value.host, port: to.value.port });
+    });
+    if (toAddrs.length < texts.length) return undefined;
+    const rule: RuleConfig = { key, action, to: toAddrs[0], toAddrs, toAddr: texts.join(','), path: rulePath };
+    if (typeof proxyField?.value === 'string') rule.sendProxy = proxyField.value as ProxyVersion;
+    return rule;
   }
 }

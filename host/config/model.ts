@@ -17,14 +17,37 @@ export interface HostPort {
   port: number;
 }
 
+/** PROXY protocol versions a rule can send to its backend (the HAProxy spec's text v1 and binary v2). */
+export type ProxyVersion = 'v1' | 'v2';
+
+/** The one key of a server that is not a protocol section: `"options": {...}` (additive, optional). */
+export const SERVER_OPTIONS_KEY = 'options';
+
+/** Per-listener settings from a server's `options` object; absent fields take the command line's value. */
+export interface ServerOptions {
+  /** The listener sits behind a load balancer that sends a PROXY header first; a connection without one is closed. */
+  acceptProxy: boolean;
+  maxConnections?: number;
+  connectTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  detectTimeoutMs?: number;
+  /** Window cap in bytes. */
+  window?: number;
+  backendCooldownMs?: number;
+}
+
 export interface RuleConfig {
   /** As written: `CATCHALL` or `NAME value` (see splitRuleKey). */
   key: string;
   action: Action;
-  /** Present exactly when action is FORWARD. */
+  /** The first backend; present exactly when action is FORWARD. */
   to?: HostPort;
-  /** to_addr as written, for logs; present exactly when action is FORWARD. */
+  /** Every backend in file order (to_addr may be a list); present exactly when action is FORWARD. */
+  toAddrs?: HostPort[];
+  /** to_addr as written (a list joined with ","), for logs; present exactly when action is FORWARD. */
   toAddr?: string;
+  /** A PROXY header to prepend toward the backend. */
+  sendProxy?: ProxyVersion;
   /** Where the rule is in the file, e.g. `servers["127.0.0.1:443"].TLS["SNI a.test"]`. */
   path: string;
 }
@@ -43,6 +66,7 @@ export interface ServerConfig {
   listen: HostPort;
   /** In file order, which is detection order; the CATCHALL protocol is included under its name. */
   protocols: ProtocolConfig[];
+  options: ServerOptions;
   path: string;
 }
 

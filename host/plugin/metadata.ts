@@ -1,5 +1,5 @@
 // The `passthru.detector` custom section: what a detector says about itself.
-import { CATCHALL } from '../config/model.js';
+import { CATCHALL, SERVER_OPTIONS_KEY } from '../config/model.js';
 import { ABI_VERSION, METADATA_SECTION } from './abi.js';
 
 /**
@@ -52,6 +52,7 @@ export function readMetadata(module: WebAssembly.Module): DetectorMeta | string 
   const protocol = m.protocol as string;
   if (!PROTOCOL_NAME.test(protocol)) return `metadata.protocol ${JSON.stringify(protocol)} is not a valid protocol name (letters, digits, _ . -)`;
   if (protocol === CATCHALL) return 'metadata.protocol may not be CATCHALL (reserved for the fallback protocol)';
+  if (protocol === SERVER_OPTIONS_KEY) return `metadata.protocol may not be ${JSON.stringify(SERVER_OPTIONS_KEY)} (a server's options object has that key)`;
   const meta: DetectorMeta = { abi: ABI_VERSION, name: m.name as string, protocol, version: m.version as string };
   if (m.keys !== undefined) {
     if (typeof m.keys !== 'object' || m.keys === null || Array.isArray(m.keys)) return 'metadata.keys must be an object';

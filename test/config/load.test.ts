@@ -97,6 +97,7 @@ describe('loading valid configs', () => {
         address: '127.0.0.1:443',
         listen: { host: '127.0.0.1', port: 443 },
         path: 'servers["127.0.0.1:443"]',
+        options: { acceptProxy: false },
         protocols: [
           {
             name: 'TLS',
@@ -106,6 +107,7 @@ describe('loading valid configs', () => {
                 key: 'SNI example.com',
                 action: 'FORWARD',
                 to: { host: '10.0.0.5', port: 443 },
+                toAddrs: [{ host: '10.0.0.5', port: 443 }],
                 toAddr: '10.0.0.5:443',
                 path: 'servers["127.0.0.1:443"].TLS["SNI example.com"]',
               },
@@ -120,6 +122,7 @@ describe('loading valid configs', () => {
                 key: 'CATCHALL',
                 action: 'FORWARD',
                 to: { host: '127.0.0.1', port: 80 },
+                toAddrs: [{ host: '127.0.0.1', port: 80 }],
                 toAddr: '127.0.0.1:80',
                 path: 'servers["127.0.0.1:443"].CATCHALL.CATCHALL',
               },
@@ -238,7 +241,7 @@ describe('config errors name their path', () => {
   it('to_addr of the wrong type', () => {
     expect(only(oneRule({ action: 'FORWARD', to_addr: 443 }))).toEqual({
       path: 'servers["127.0.0.1:443"].TLS["SNI a.test"].to_addr',
-      message: 'expected a string, got a number',
+      message: 'expected a string or an array, got a number',
     });
   });
 
@@ -335,5 +338,62 @@ describe('JSON syntax errors name line and column', () => {
     const message = syntax(text);
     expect(message).toContain(`invalid JSON at line ${line}, column ${column}: `);
     expect(message).toContain(words);
+  });
+});
+
+describe('Passthru extensions: options, to_addr lists, send_proxy', () => {
+  const server = (body: Record<string, unknown>) => parseConfig(cfg({ '127.0.0.1:443': body }), 'c.json').servers[0]!;
+  const issues = (body: Record<string, unknown>) => issuesOf(() => parseConfig(cfg({ '127.0.0.1:443': body }), 'c.json'));
+  const tls = { TLS: { 'SNI a.test': { action: 'FORWARD', to_addr: '127.0.0.1:1' } } };
+
+  it('a server without options gets the defaults (every v0.2.0 config)', () => {
+    expect(server(tls).options).toEqual({ acceptProxy: false });
+  });
+
+  it('options: each key, any case, durations parsed; "options" is not a protocol section', () => {
+    const s = server({
+      ...tls,
+      options: { accept_proxy: true, MAX_CONNECTIONS: 5, connect_timeout: '2s', Idle_Timeout: '0', detect_timeout: '1m', window: 4096, backend_cooldown: '500ms' },
+    });
+    expect(s.options).toEqual({ acceptProxy: true, maxConnections: 5, connectTimeoutMs: 2000, idleTimeoutMs: 0, detectTimeoutMs: 60_000, window: 4096, backendCooldownMs: 500 });
+    expect(s.protocols.map((p) => p.name)).toEqual(['TLS']);
+  });
+
+  it('bad options name their path', () => {
+    expect(issues({ ...tls, options: { max_conections: 5 } })).toEqual([
+      { path: 'servers["127.0.0.1:443"].options.max_conections', message: expect.stringContaining('unknown option "max_conections"') },
+    ]);
+    expect(issues({ ...tls, options: { connect_timeout: '0s' } })).toEqual([
+      { path: 'servers["127.0.0.1:443"].options.connect_timeout', message: expect.stringContaining('greater than zero') },
+    ]);
+    expect(issues({ ...tls, options: { idle_timeout: '5 minutes' } })[0]!.path).toBe('servers["127.0.0.1:443"].options.idle_timeout');
+    expect(issues({ ...tls, options: { window: 100 } })).toEqual([{ path: 'servers["127.0.0.1:443"].options.window', message: 'window 100: must be >= 512' }]);
+    expect(issues({ ...tls, options: { max_connections: 0 } })[0]!.path).toBe('servers["127.0.0.1:443"].options.max_connections');
+    expect(issues({ ...tls, options: { accept_proxy: 'yes' } })[0]!.path).toBe('servers["127.0.0.1:443"].options.accept_proxy');
+  });
+
+  it('to_addr as a list: every backend, in order; a string stays a list of one', () => {
+    const r = server({ TLS: { 'SNI a.test': { action: 'FORWARD', to_addr: ['127.0.0.1:1', '[::1]:2', 'b.test:3'] } } }).protocols[0]!.rules[0]!;
+    expect(r.toAddrs).toEqual([{ host: '127.0.0.1', port: 1 }, { host: '::1', port: 2 }, { host: 'b.test', port: 3 }]);
+    expect(r.to).toEqual({ host: '127.0.0.1', port: 1 });
+    expect(r.toAddr).toBe('127.0.0.1:1,[::1]:2,b.test:3');
+  });
+
+  it('a bad element of a to_addr list names its index; an empty list is refused', () => {
+    expect(issues({ TLS: { 'SNI a.test': { action: 'FORWARD', to_addr: ['127.0.0.1:1', 'nope'] } } })).toEqual([
+      { path: 'servers["127.0.0.1:443"].TLS["SNI a.test"].to_addr[1]', message: 'to_addr "nope" is not host:port: missing port' },
+    ]);
+    expect(issues({ TLS: { 'SNI a.test': { action: 'FORWARD', to_addr: [] } } })[0]!.path).toBe('servers["127.0.0.1:443"].TLS["SNI a.test"].to_addr');
+    expect(issues({ TLS: { 'SNI a.test': { action: 'FORWARD', to_addr: [1] } } })[0]!.path).toBe('servers["127.0.0.1:443"].TLS["SNI a.test"].to_addr[0]');
+  });
+
+  it('send_proxy v1/v2 next to to_addr; anything else is refused; ignored (warned) on REJECT', () => {
+    const r = server({ TLS: { 'SNI a.test': { action: 'FORWARD', to_addr: '127.0.0.1:1', send_proxy: 'v2' } } }).protocols[0]!.rules[0]!;
+    expect(r.sendProxy).toBe('v2');
+    expect(issues({ TLS: { 'SNI a.test': { action: 'FORWARD', to_addr: '127.0.0.1:1', send_proxy: 'v3' } } })).toEqual([
+      { path: 'servers["127.0.0.1:443"].TLS["SNI a.test"].send_proxy', message: 'unknown send_proxy "v3" (expected v1 or v2)' },
+    ]);
+    const c = parseConfig(cfg({ '127.0.0.1:443': { TLS: { 'SNI a.test': { action: 'REJECT', send_proxy: 'v1' } } } }), 'c.json');
+    expect(c.warnings).toEqual([{ path: 'servers["127.0.0.1:443"].TLS["SNI a.test"].send_proxy', message: 'send_proxy is ignored: the action is REJECT' }]);
   });
 });
