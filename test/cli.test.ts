@@ -67,7 +67,12 @@ describe('passthru check', () => {
 
 describe('passthru flags', () => {
   it.each([
-    [['-w', '2'], /-w 2: worker processes are not implemented yet/],
+    [['-w', 'two'], /-w: "two" is not a whole number or "auto"/],
+    [['-w', '1000'], /-w: 1000 is more than 256 workers/],
+    [['--max-connections', '0'], /--max-connections: 0 is not a whole number of at least 1/],
+    [['--connect-timeout', '0'], /invalid --connect-timeout "0"/],
+    [['--idle-timeout', '-1s'], /--idle-timeout: -1s is negative/],
+    [['--metrics', 'nowhere'], /--metrics: "nowhere" is not host:port/],
     [['-t', '0'], /invalid -t "0"/],
     [['-t', '5x'], /invalid -t "5x"/],
     [['--bogus'], /Unknown argument: bogus/],
@@ -79,9 +84,9 @@ describe('passthru flags', () => {
   });
 
   it('a single-valued flag given twice takes the last value, as Go flags do', async () => {
-    const r = await passthru('-w', '1', '-w', '3');
+    const r = await passthru('-w', '1', '-w', '300');
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('-w 3: worker processes are not implemented yet');
+    expect(r.stderr).toContain('-w: 300 is more than 256 workers');
     const ok = await passthru('check', '-c', 'nonexistent.json', '-c', 'config/default.json');
     expect(ok.code).toBe(0);
   });

@@ -8,6 +8,11 @@ import { startPassthru, type PassthruOptions, type Running } from '../../host/ma
 
 export interface TestProxy extends Running {
   port: number;
+  /** The config file it runs on: rewrite() it, then reload(). */
+  configFile: string;
+  rewrite(config: unknown): void;
+  /** The running instance itself (its `listeners` change on reload). */
+  running: Running;
   /** Every log record, parsed. */
   logs: Record<string, unknown>[];
   /** Resolves with the next log record for which `pred` holds (or one already logged). */
@@ -42,10 +47,14 @@ export async function startProxy(config: unknown, options: Partial<PassthruOptio
     },
   });
   const log = pino({ level: 'debug', base: undefined }, sink);
-  const running = await startPassthru({ configFile: writeConfig(config), plugins: [], ...options }, log);
+  const configFile = writeConfig(config);
+  const running = await startPassthru({ configFile, plugins: [], ...options }, log);
   return {
     ...running,
     port: running.listeners[0]!.port,
+    configFile,
+    rewrite: (next) => writeFileSync(configFile, typeof next === 'string' ? next : JSON.stringify(next, null, 2)),
+    running,
     logs,
     waitLog(pred) {
       const found = logs.find(pred);
