@@ -1,8 +1,11 @@
-// One Passthru listener with the DNS section, and the protocol's real Debian client through that
-// one port: `dig +tcp` to two small DNS-over-TCP servers written here (each answers every query
-// with its own fixed A record), chosen by QNAME, exactly and by wildcard.
+// One Passthru listener with the DNS and MINECRAFT sections, and each protocol's client through that
+// one port: the real `dig +tcp` to two small DNS-over-TCP servers written here (each answers every
+// query with its own fixed A record), chosen by QNAME, exactly and by wildcard; and, Debian having
+// no Minecraft client, a Java Edition status ping written here from the protocol documentation
+// (Handshake + Status Request) to two small status servers chosen by HOST.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type net from 'node:net';
+import net from 'node:net';
+import { once } from 'node:events';
 import { run, tcpBackend, type Backend } from '../helpers/net.js';
 import { startProxy, type TestProxy } from '../helpers/passthru.js';
 
@@ -37,11 +40,90 @@ async function dnsServer(address: string): Promise<Backend> {
   });
 }
 
-let dnsWww: Backend, dnsOrg: Backend;
+/** A VarInt (Java Edition protocol): the i32's bits in 7-bit groups, least significant first. */
+function varint(v: number): Buffer {
+  let u = v >>> 0;
+  const out: number[] = [];
+  do {
+    const b = u & 0x7f;
+    u >>>= 7;
+    out.push(u ? b | 0x80 : b);
+  } while (u);
+  return Buffer.from(out);
+}
+const mcPacket = (id: number, ...data: Buffer[]) => {
+  const body = Buffer.concat([varint(id), ...data]);
+  return Buffer.concat([varint(body.length), body]);
+};
+const mcString = (s: string) => Buffer.concat([varint(Buffer.byteLength(s)), Buffer.from(s)]);
+
+/** Reads one uncompressed packet (VarInt length ‖ id ‖ data) from the front of `b`, or undefined if incomplete. */
+function readPacket(b: Buffer): { id: number; data: Buffer; size: number } | undefined {
+  let len = 0;
+  let i = 0;
+  for (; i < 3; i++) {
+    if (i >= b.length) return undefined;
+    len |= (b[i]! & 0x7f) << (7 * i);
+    if ((b[i]! & 0x80) === 0) break;
+  }
+  const start = i + 1;
+  if (b.length < start + len) return undefined;
+  return { id: b[start]!, data: b.subarray(start + 1, start + len), size: start + len };
+}
+
+/**
+ * A Java Edition status server: after the Handshake and the Status Request it answers a Status
+ * Response whose JSON names `motd`, then closes.
+ */
+async function minecraftServer(motd: string): Promise<Backend> {
+  return tcpBackend((s: net.Socket) => {
+    let buf = Buffer.alloc(0);
+    let packets = 0;
+    s.on('error', () => {});
+    s.on('end', () => s.end());
+    s.on('data', (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      for (let p = readPacket(buf); p; p = readPacket(buf)) {
+        buf = buf.subarray(p.size);
+        if (++packets === 2 && p.id === 0x00) {
+          const status = { version: { name: '1.21.4', protocol: 769 }, players: { max: 1, online: 0 }, description: { text: motd } };
+          s.end(mcPacket(0x00, mcString(JSON.stringify(status))));
+        }
+      }
+    });
+  });
+}
+
+/** A 1.21.4 client's status ping to `address` through `port`: the server's Status Response JSON. */
+async function minecraftStatus(port: number, address: string): Promise<{ description: { text: string } }> {
+  const s = net.connect({ port, host: '127.0.0.1', noDelay: true });
+  await once(s, 'connect');
+  s.write(Buffer.concat([mcPacket(0x00, varint(769), mcString(address), Buffer.from([0x63, 0xdd]), varint(1)), mcPacket(0x00)]));
+  const chunks: Buffer[] = [];
+  s.on('data', (c: Buffer) => chunks.push(c));
+  await once(s, 'end');
+  s.destroy();
+  const p = readPacket(Buffer.concat(chunks));
+  if (!p || p.id !== 0x00) throw new Error(`no Status Response from ${address}`);
+  return JSON.parse(stringAt(p.data)) as { description: { text: string } };
+}
+
+/** The String (VarInt byte length ‖ UTF-8) at the start of `b`. */
+function stringAt(b: Buffer): string {
+  let len = 0;
+  let i = 0;
+  for (; ; i++) {
+    len |= (b[i]! & 0x7f) << (7 * i);
+    if ((b[i]! & 0x80) === 0) break;
+  }
+  return b.subarray(i + 1, i + 1 + len).toString('utf8');
+}
+
+let dnsWww: Backend, dnsOrg: Backend, mcMain: Backend, mcNet: Backend;
 let proxy: TestProxy;
 
 beforeAll(async () => {
-  [dnsWww, dnsOrg] = await Promise.all([dnsServer('192.0.2.1'), dnsServer('192.0.2.2')]);
+  [dnsWww, dnsOrg, mcMain, mcNet] = await Promise.all([dnsServer('192.0.2.1'), dnsServer('192.0.2.2'), minecraftServer('main'), minecraftServer('net')]);
   proxy = await startProxy({
     version: 'v0.2.0',
     servers: {
@@ -49,6 +131,11 @@ beforeAll(async () => {
         DNS: {
           'QNAME www.example.com': { action: 'FORWARD', to_addr: `127.0.0.1:${dnsWww.port}` },
           'QNAME *.example.org': { action: 'FORWARD', to_addr: `127.0.0.1:${dnsOrg.port}` },
+          CATCHALL: { action: 'REJECT' },
+        },
+        MINECRAFT: {
+          'HOST mc.example.com': { action: 'FORWARD', to_addr: `127.0.0.1:${mcMain.port}` },
+          'HOST *.example.net': { action: 'FORWARD', to_addr: `127.0.0.1:${mcNet.port}` },
           CATCHALL: { action: 'REJECT' },
         },
         CATCHALL: { CATCHALL: { action: 'REJECT' } },
@@ -59,7 +146,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await proxy?.stop(true);
-  await Promise.all([dnsWww?.close(), dnsOrg?.close()]);
+  await Promise.all([dnsWww?.close(), dnsOrg?.close(), mcMain?.close(), mcNet?.close()]);
 });
 
 const connectionLog = (pred: (l: Record<string, unknown>) => boolean) => proxy.waitLog((l) => l.event === 'connection' && pred(l));
@@ -76,5 +163,18 @@ describe('one port, more protocols (batch C)', () => {
     expect(await connectionLog((l) => l.protocol === 'DNS' && l.rule === 'QNAME www.example.com')).toMatchObject({ keys: ['QNAME www.example.com', 'QTYPE A'] });
     expect(await connectionLog((l) => l.protocol === 'DNS' && l.rule === 'QNAME *.example.org')).toMatchObject({ keys: ['QNAME mail.example.org', 'QTYPE AAAA'] });
     expect(await connectionLog((l) => l.protocol === 'DNS' && l.rule === 'CATCHALL')).toMatchObject({ action: 'REJECT', keys: ['QNAME example.net', 'QTYPE A'] });
+  }, CLIENT_TEST_TIMEOUT_MS);
+
+  it('a Java Edition status ping reaches the server chosen by HOST (Forge suffix cut, wildcard), its answer comes back', async () => {
+    const [main, forge, net_] = await Promise.all([
+      minecraftStatus(proxy.port, 'mc.example.com'),
+      minecraftStatus(proxy.port, 'MC.example.com\0FML3\0'),
+      minecraftStatus(proxy.port, 'play.eu.example.net'),
+    ]);
+    expect(main.description.text).toBe('main');
+    expect(forge.description.text).toBe('main');
+    expect(net_.description.text).toBe('net');
+    expect(await connectionLog((l) => l.protocol === 'MINECRAFT' && l.rule === 'HOST *.example.net')).toMatchObject({ keys: ['HOST play.eu.example.net'] });
+    await proxy.waitLogs((l) => l.event === 'connection' && l.protocol === 'MINECRAFT' && l.rule === 'HOST mc.example.com', 2);
   }, CLIENT_TEST_TIMEOUT_MS);
 });
