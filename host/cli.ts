@@ -255,7 +255,8 @@ async function main(argv: string[]): Promise<number> {
 
 main(hideBin(process.argv)).then(
   (code) => {
-    if (code !== 0) process.exit(code);
+    // A cluster worker's IPC channel would keep it alive after it has drained.
+    if (code !== 0 || cluster.isWorker) process.exit(code);
   },
   (err: unknown) => {
     if (err instanceof PassthruError) {

@@ -1,6 +1,7 @@
 // Prometheus metrics (prom-client). One Metrics per process, on prom-client's global registry so
 // that the cluster primary can aggregate its workers' (metrics-server.ts). Label values come from
 // the config (listener, protocol, rule) or small fixed sets (close reason, outcome): bounded.
+import cluster from 'node:cluster';
 import client from 'prom-client';
 import type { DecisionReason } from './sniffer.js';
 
@@ -45,6 +46,8 @@ export class Metrics {
 
   constructor() {
     client.collectDefaultMetrics({ prefix: 'passthru_' });
+    // prom-client answers the primary's aggregation requests only once an AggregatorRegistry exists in the worker.
+    if (cluster.isWorker) new client.AggregatorRegistry();
   }
 
   connectionAccepted(listener: string): void {
