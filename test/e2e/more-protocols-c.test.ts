@@ -2,11 +2,18 @@
 // one port: the real `dig +tcp` to two small DNS-over-TCP servers written here (each answers every
 // query with its own fixed A record), chosen by QNAME, exactly and by wildcard; and, Debian having
 // no Minecraft client, a Java Edition status ping written here from the protocol documentation
-// (Handshake + Status Request) to two small status servers chosen by HOST.
+// (Handshake + Status Request) to two small status servers chosen by HOST; and curl through a real
+// HAProxy with send-proxy (v1) and send-proxy-v2 in front of Passthru, to two PROXY-aware HTTP
+// servers chosen by the header's SOURCE (an address and a /24).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { once } from 'node:events';
-import { run, tcpBackend, type Backend } from '../helpers/net.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeProxyHeader, ProxyParse } from '../../host/proxy-protocol.js';
+import { closedPort, run, tcpBackend, type Backend } from '../helpers/net.js';
 import { startProxy, type TestProxy } from '../helpers/passthru.js';
 
 /** Real clients started as processes on a busy 2-core box. */
@@ -119,11 +126,75 @@ function stringAt(b: Buffer): string {
   return b.subarray(i + 1, i + 1 + len).toString('utf8');
 }
 
-let dnsWww: Backend, dnsOrg: Backend, mcMain: Backend, mcNet: Backend;
+/**
+ * An HTTP server behind a PROXY header (what a backend with accept-proxy does): it decodes the
+ * header, waits for the request's end, and answers `<name> saw <source address>`.
+ */
+async function proxiedHttpServer(name: string): Promise<Backend> {
+  return tcpBackend((s: net.Socket) => {
+    let buf = Buffer.alloc(0);
+    s.on('error', () => {});
+    s.on('data', (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      const d = decodeProxyHeader(buf);
+      if (d.state === ProxyParse.NEED_MORE) return;
+      if (d.state === ProxyParse.ERROR) return void s.destroy();
+      if (!buf.subarray(d.header.length).includes('\r\n\r\n')) return;
+      const body = `${name} saw ${d.header.source?.address ?? '-'}`;
+      s.end(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    });
+  });
+}
+
+interface Haproxy {
+  /** Frontends sending a v1 and a v2 PROXY header to Passthru. */
+  v1Port: number;
+  v2Port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real HAProxy (`-db`, foreground) with two TCP frontends whose one server is Passthru at
+ * `target`, one with send-proxy, one with send-proxy-v2. Its health checks (a v2 LOCAL header, a
+ * v1 header with its own address) reach Passthru only once HAProxy has bound its frontends, so the
+ * caller waits for the first one in Passthru's log instead of sleeping.
+ */
+async function haproxy(target: number): Promise<Haproxy> {
+  const [v1Port, v2Port] = [await closedPort(), await closedPort()];
+  const cfg = join(mkdtempSync(join(tmpdir(), 'passthru-test-haproxy-')), 'haproxy.cfg');
+  writeFileSync(cfg, [
+    'defaults', '  mode tcp', '  timeout connect 5s', '  timeout client 10s', '  timeout server 10s',
+    'frontend v1', `  bind 127.0.0.1:${v1Port}`, '  default_backend v1',
+    'frontend v2', `  bind 127.0.0.1:${v2Port}`, '  default_backend v2',
+    'backend v1', `  server passthru 127.0.0.1:${target} send-proxy check inter 500ms`,
+    'backend v2', `  server passthru 127.0.0.1:${target} send-proxy-v2 check inter 500ms`,
+    '',
+  ].join('\n'));
+  const child: ChildProcess = spawn('haproxy', ['-db', '-f', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  child.on('exit', (code) => {
+    if (code) console.error(`haproxy exited ${code}: ${stderr}`);
+  });
+  return {
+    v1Port,
+    v2Port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+let dnsWww: Backend, dnsOrg: Backend, mcMain: Backend, mcNet: Backend, httpOffice: Backend, httpVpn: Backend;
 let proxy: TestProxy;
+let hap: Haproxy;
 
 beforeAll(async () => {
   [dnsWww, dnsOrg, mcMain, mcNet] = await Promise.all([dnsServer('192.0.2.1'), dnsServer('192.0.2.2'), minecraftServer('main'), minecraftServer('net')]);
+  [httpOffice, httpVpn] = await Promise.all([proxiedHttpServer('office'), proxiedHttpServer('vpn')]);
   proxy = await startProxy({
     version: 'v0.2.0',
     servers: {
@@ -138,6 +209,11 @@ beforeAll(async () => {
           'HOST *.example.net': { action: 'FORWARD', to_addr: `127.0.0.1:${mcNet.port}` },
           CATCHALL: { action: 'REJECT' },
         },
+        PROXY: {
+          'SOURCE 127.1.2.0/24': { action: 'FORWARD', to_addr: `127.0.0.1:${httpOffice.port}` },
+          'SOURCE 127.9.9.9': { action: 'FORWARD', to_addr: `127.0.0.1:${httpVpn.port}` },
+          CATCHALL: { action: 'REJECT' },
+        },
         CATCHALL: { CATCHALL: { action: 'REJECT' } },
       },
     },
@@ -146,7 +222,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await proxy?.stop(true);
-  await Promise.all([dnsWww?.close(), dnsOrg?.close(), mcMain?.close(), mcNet?.close()]);
+  await hap?.stop();
+  await Promise.all([dnsWww?.close(), dnsOrg?.close(), mcMain?.close(), mcNet?.close(), httpOffice?.close(), httpVpn?.close()]);
 });
 
 const connectionLog = (pred: (l: Record<string, unknown>) => boolean) => proxy.waitLog((l) => l.event === 'connection' && pred(l));
@@ -176,5 +253,21 @@ describe('one port, more protocols (batch C)', () => {
     expect(net_.description.text).toBe('net');
     expect(await connectionLog((l) => l.protocol === 'MINECRAFT' && l.rule === 'HOST *.example.net')).toMatchObject({ keys: ['HOST play.eu.example.net'] });
     await proxy.waitLogs((l) => l.event === 'connection' && l.protocol === 'MINECRAFT' && l.rule === 'HOST mc.example.com', 2);
+  }, CLIENT_TEST_TIMEOUT_MS);
+
+  it('curl through HAProxy send-proxy and send-proxy-v2 reaches the server chosen by SOURCE (a /24, an address)', async () => {
+    hap = await haproxy(proxy.port);
+    // HAProxy's first health check (v2 LOCAL: PROXY without keys, so CATCHALL) means its frontends are up.
+    await connectionLog((l) => l.protocol === 'PROXY' && l.rule === 'CATCHALL' && l.keys === undefined);
+    const curl = (from: string, port: number) => run('curl', ['-s', '-m', '10', '--interface', from, `http://127.0.0.1:${port}/`]);
+    const [office, vpn, other] = await Promise.all([curl('127.1.2.3', hap.v1Port), curl('127.9.9.9', hap.v2Port), curl('127.5.5.5', hap.v1Port)]);
+    expect(office.stdout).toBe('office saw 127.1.2.3');
+    expect(vpn.stdout).toBe('vpn saw 127.9.9.9');
+    expect(other.stdout).toBe('');
+    expect(await connectionLog((l) => l.protocol === 'PROXY' && l.rule === 'SOURCE 127.1.2.0/24')).toMatchObject({
+      keys: ['SOURCE 127.1.2.3', 'SOURCE 127.1.2.0/24', 'SOURCE 127.1.0.0/16', 'SOURCE 127.0.0.0/8'],
+    });
+    expect(await connectionLog((l) => l.protocol === 'PROXY' && l.rule === 'SOURCE 127.9.9.9')).toBeDefined();
+    expect(await connectionLog((l) => l.protocol === 'PROXY' && l.rule === 'CATCHALL' && (l.keys as string[] | undefined)?.[0] === 'SOURCE 127.5.5.5')).toMatchObject({ action: 'REJECT' });
   }, CLIENT_TEST_TIMEOUT_MS);
 });

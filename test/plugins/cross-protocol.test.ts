@@ -34,7 +34,7 @@ function cases(): Case[] {
 
 describe('cross-protocol', () => {
   it('finds the manifests of all bundled detectors', () => {
-    expect(plugins).toEqual(expect.arrayContaining(['adb', 'dns', 'http', 'minecraft', 'openvpn', 'postgres', 'rdp', 'socks', 'ssh', 'tinc', 'tls', 'xmpp']));
+    expect(plugins).toEqual(expect.arrayContaining(['adb', 'dns', 'http', 'minecraft', 'openvpn', 'postgres', 'proxy', 'rdp', 'socks', 'ssh', 'tinc', 'tls', 'xmpp']));
   });
 
   describe.each(cases())('$plugin/$fixture.file', ({ plugin, fixture, protocol }) => {
