@@ -24,6 +24,7 @@ import { runPluginTest } from './commands/plugin-test.js';
 import { DEFAULT_FUZZ_RUNS, DEFAULT_FUZZ_SEED } from './plugin/conformance.js';
 import { runServe } from './commands/serve.js';
 import { DEFAULT_FUEL, DEFAULT_MAX_MEMORY_PAGES } from './plugin/loader.js';
+import { udpOptions, withUdp } from './udp/cli-options.js';
 
 const version = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -41,7 +42,7 @@ function withSandbox<T>(y: Argv<T>) {
 }
 
 function withServe<T>(y: Argv<T>) {
-  return withSandbox(withConfig(y))
+  return withUdp(withSandbox(withConfig(y)))
     .option('t', { alias: 'timeout', type: 'string', describe: 'detection timeout from accept, a Go duration (5s, 500ms, 1m30s); then the CATCHALL protocol applies', default: '5s', requiresArg: true })
     .option('w', { alias: 'workers', type: 'string', describe: 'worker processes sharing the listeners (0 or auto: one per core)', default: '1', requiresArg: true })
     .option('scheduling', { type: 'string', choices: SCHEDULINGS as unknown as string[], describe: 'with -w: rr = the primary accepts and hands connections out in turn; none = workers accept from the shared socket', default: 'rr' })
@@ -124,6 +125,7 @@ async function main(argv: string[]): Promise<number> {
             timeoutMs,
             ...limits,
             ...sandbox,
+            ...udpOptions(args),
             watch: args.watch,
             worker,
             // A worker keeps counts for the primary's aggregate; it serves none itself.

@@ -16,11 +16,13 @@ import type { SandboxEvents } from './plugin/sandbox.js';
 import { BUNDLED_PLUGINS_DIR } from './paths.js';
 import { buildServerRuntime, type RuntimeOptions, type ServerRuntime } from './server-runtime.js';
 import { DEFAULT_WINDOW_CAP, MAX_PROTOCOLS_PER_SERVER } from './sniffer.js';
+import { checkTransports } from './udp/check.js';
+import { UdpServers, type UdpOptions } from './udp/udp-runtime.js';
 
 /** 5 s, as the original's -t default. */
 export const DEFAULT_TIMEOUT_MS = 5_000;
 
-export interface PassthruOptions {
+export interface PassthruOptions extends UdpOptions {
   configFile: string;
   plugins: string[];
   timeoutMs?: number;
@@ -66,7 +68,8 @@ export async function loadAll(options: PassthruOptions, log: Logger): Promise<Lo
     config,
     [...detectors.byProtocol.values()].map((d) => ({ protocol: d.protocol, ...(d.meta.keys ? { keys: d.meta.keys } : {}) })),
   );
-  const errors = [...report.errors];
+  const transports = checkTransports(config, [...detectors.byProtocol.values()].map((d) => ({ protocol: d.protocol, name: d.name, transports: d.meta.transports })));
+  const errors = [...report.errors, ...transports.errors];
   for (const server of config.servers) {
     const detecting = server.protocols.filter((p) => p.name !== CATCHALL).length;
     if (detecting > MAX_PROTOCOLS_PER_SERVER) {
@@ -74,7 +77,7 @@ export async function loadAll(options: PassthruOptions, log: Logger): Promise<Lo
     }
   }
   if (errors.length) throw new ConfigError(config.file, errors);
-  return { config, detectors, warnings: [...config.warnings, ...report.warnings] };
+  return { config, detectors, warnings: [...config.warnings, ...report.warnings, ...transports.warnings] };
 }
 
 export interface ReloadResult {
@@ -98,6 +101,8 @@ export interface DrainResult {
 
 export interface Running {
   listeners: Listener[];
+  /** The udp:// servers' listeners (host/udp/). */
+  udp: UdpServers;
   /** Re-reads config and plugins; all or nothing. Calls are serialized. */
   reload(): Promise<ReloadResult>;
   /** Stops accepting, waits up to `timeoutMs` for open connections to end, then closes the rest. */
@@ -176,10 +181,18 @@ export async function startPassthru(options: PassthruOptions, log: Logger): Prom
   const rtOptions = runtimeOptions(options, io);
   const byKey = new Map<string, Listener>();
   for (const server of loaded.config.servers) {
+    if (server.udp) continue;
     byKey.set(listenKey(server), new Listener(server.listen, buildServerRuntime(server, loaded.detectors, rtOptions, log), io));
   }
   logLoaded(loaded, log);
   await startAll([...byKey.values()]);
+  const udp = new UdpServers(rtOptions, options, log);
+  try {
+    await udp.start(loaded.config, loaded.detectors);
+  } catch (err) {
+    await Promise.all([...byKey.values()].map((l) => l.stop(true)));
+    throw err;
+  }
   logListening([...byKey.values()], log);
 
   /** Listeners a reload removed, still draining. */
@@ -202,17 +215,25 @@ export async function startPassthru(options: PassthruOptions, log: Logger): Prom
       return refuse(err);
     }
     const runtimes = new Map<string, { server: ServerConfig; rt: ServerRuntime }>();
-    for (const server of next.config.servers) runtimes.set(listenKey(server), { server, rt: buildServerRuntime(server, next.detectors, rtOptions, log) });
+    for (const server of next.config.servers) if (!server.udp) runtimes.set(listenKey(server), { server, rt: buildServerRuntime(server, next.detectors, rtOptions, log) });
     // New addresses bind first: if one cannot, nothing has changed yet.
     const addedByKey = new Map<string, Listener>();
     for (const [key, { server, rt }] of runtimes) if (!byKey.has(key)) addedByKey.set(key, new Listener(server.listen, rt, io));
     const added = [...addedByKey.values()];
+    let udpReload;
     try {
-      await startAll(added);
+      udpReload = await udp.prepare(next.config, next.detectors);
     } catch (err) {
       return refuse(err);
     }
-    const result: ReloadResult = { ok: true, added: added.map((l) => l.address), removed: [], kept: [], ms: 0 };
+    try {
+      await startAll(added);
+    } catch (err) {
+      await udpReload.abort();
+      return refuse(err);
+    }
+    udpReload.commit();
+    const result: ReloadResult = { ok: true, added: [...added.map((l) => l.address), ...udpReload.added], removed: [...udpReload.removed], kept: [...udpReload.kept], ms: 0 };
     for (const [key, l] of [...byKey]) {
       const entry = runtimes.get(key);
       if (entry) {
@@ -238,16 +259,17 @@ export async function startPassthru(options: PassthruOptions, log: Logger): Prom
   const all = (): Listener[] => [...byKey.values(), ...retiring];
   const running: Running = {
     listeners: [...byKey.values()],
+    udp,
     reload: () => (reloading = reloading.then(reloadOnce, reloadOnce)),
     drain: async (timeoutMs) => {
       const t0 = performance.now();
       const ls = all();
       const open = ls.reduce((n, l) => n + l.openConnections, 0);
-      const left = await Promise.all(ls.map((l) => drainListener(l, timeoutMs)));
-      return { open, closed: left.reduce((a, b) => a + b, 0), ms: Math.round(performance.now() - t0) };
+      const [left, flows] = await Promise.all([Promise.all(ls.map((l) => drainListener(l, timeoutMs))), udp.drain(timeoutMs)]);
+      return { open: open + flows.open, closed: left.reduce((a, b) => a + b, 0) + flows.closed, ms: Math.round(performance.now() - t0) };
     },
     stop: async (abort = false) => {
-      await Promise.all(all().map((l) => l.stop(abort)));
+      await Promise.all([...all().map((l) => l.stop(abort)), udp.stop()]);
     },
   };
   return running;

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseDuration } from '../duration.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { splitListenScheme } from '../udp/address.js';
 import { parseHostPort } from './address.js';
 import { findJsonSyntaxError } from './json-syntax.js';
 import {
@@ -140,8 +141,10 @@ class Builder {
     for (const [address, section] of entries(servers?.value)) {
       const path: PathSegment[] = [serversKey, address];
       const listen = this.listenAddress(address, path);
+      // TCP and UDP ports are separate: `:443` and `udp://:443` (HTTPS and QUIC) may share a number.
+      const udp = splitListenScheme(address).udp;
       if (listen) {
-        const id = `${asciiLower(listen.host)} ${listen.port}`;
+        const id = `${udp ? 'udp ' : ''}${asciiLower(listen.host)} ${listen.port}`;
         const earlier = listening.get(id);
         // port 0 is a fresh port each time, so only fixed ports can collide.
         if (earlier !== undefined && listen.port !== 0) this.error(path, `listens on the same address as ${earlier}`);
@@ -156,7 +159,7 @@ class Builder {
         if (name === SERVER_OPTIONS_KEY) options = this.options(rules, [...path, name]);
         else protocols.push(this.protocol(name, rules, [...path, name]));
       }
-      if (listen) out.push({ address, listen, protocols, options, path: formatPath(path) });
+      if (listen) out.push({ address, listen, protocols, options, path: formatPath(path), ...(udp ? { udp } : {}) });
     }
 
     if (this.errors.length > 0 || !version) return undefined;
@@ -164,9 +167,10 @@ class Builder {
   }
 
   private listenAddress(address: string, path: PathSegment[]): HostPort | undefined {
-    const r = parseHostPort(address, { allowEmptyHost: true, allowPortZero: true });
+    const { udp, hostPort } = splitListenScheme(address);
+    const r = parseHostPort(hostPort, { allowEmptyHost: true, allowPortZero: true });
     if (!r.ok) {
-      this.error(path, `listen address ${JSON.stringify(address)} is not host:port: ${r.reason}`);
+      this.error(path, `listen address ${JSON.stringify(address)} is not ${udp ? 'udp://host:port' : 'host:port'}: ${r.reason}`);
       return undefined;
     }
     if (r.value.port === 0) this.warn(path, 'port 0: the system picks a different free port at each start');

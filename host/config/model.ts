@@ -68,6 +68,8 @@ export interface ServerConfig {
   protocols: ProtocolConfig[];
   options: ServerOptions;
   path: string;
+  /** A `udp://host:port` address: a UDP listener (host/udp/); absent or false: TCP. */
+  udp?: boolean;
 }
 
 export interface Config {

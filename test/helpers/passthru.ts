@@ -51,7 +51,8 @@ export async function startProxy(config: unknown, options: Partial<PassthruOptio
   const running = await startPassthru({ configFile, plugins: [], ...options }, log);
   return {
     ...running,
-    port: running.listeners[0]!.port,
+    // A config with only udp:// servers has no TCP listener (see helpers/udp.ts for its ports).
+    port: running.listeners[0]?.port ?? 0,
     configFile,
     rewrite: (next) => writeFileSync(configFile, typeof next === 'string' ? next : JSON.stringify(next, null, 2)),
     running,
