@@ -197,3 +197,152 @@ describe('UDP: hostile input and hostile detectors', () => {
     expect((await later.ask(OPENVPN_RESET, port)).subarray(0, 4).toString()).toBe('vpn:');
   });
 });
+
+describe('UDP: limits', () => {
+  it('a table full of bound flows drops new clients, counts them and warns (throttled)', async () => {
+    const b = await backend({ name: 'b' });
+    const p = await proxy(udpConfig({ CATCHALL: { CATCHALL: to(b) } }), { udpMaxFlows: 5 });
+    const port = p.udpPort();
+    const bound = await Promise.all(Array.from({ length: 5 }, () => client()));
+    for (const c of bound) expect((await c.ask('hi', port)).toString()).toBe('b:hi');
+    const late = await Promise.all(Array.from({ length: 3 }, () => client()));
+    for (const c of late) c.send('let me in', port);
+    // A bound flow's round trip after them: the listener has handled their datagrams by then.
+    expect((await bound[0]!.ask('probe', port)).toString()).toBe('b:probe');
+    const l = p.udpListener();
+    expect(l.openFlows).toBe(5);
+    expect(l.refused).toBe(3);
+    const warn = await p.waitLog((r) => r.event === 'refused' && r.transport === 'udp');
+    expect(warn).toMatchObject({ level: 40, reason: 'max-flows', max_flows: 5, refused: 1 });
+    // One warning for the burst, not one per datagram.
+    expect(p.logs.filter((r) => r.event === 'refused')).toHaveLength(1);
+    expect(b.received.filter((r) => r.msg.toString() === 'let me in')).toHaveLength(0);
+  });
+
+  it('a table full of rejected flows makes room: the oldest rejected flow is evicted for a new client', async () => {
+    const vpn = await backend({ name: 'vpn' });
+    const p = await proxy(udpConfig({ OPENVPN: { CATCHALL: to(vpn) } }), { udpMaxFlows: 20 });
+    const port = p.udpPort();
+    const probe = await client();
+    await probe.ask(OPENVPN_RESET, port);
+    const junk = await Promise.all(Array.from({ length: 30 }, () => client()));
+    for (const c of junk) c.send('junk', port);
+    await probe.ask('probe', port);
+    const l = p.udpListener();
+    expect(l.openFlows).toBe(20);
+    expect(l.evicted).toBe(11);
+    expect(l.refused).toBe(0);
+    expect(p.logs.filter((r) => r.event === 'flow' && r.close === 'evicted' && r.action === 'REJECT')).toHaveLength(11);
+    // A real client still gets in, at the expense of another rejected flow.
+    const good = await client();
+    expect((await good.ask(OPENVPN_RESET, port)).subarray(0, 4).toString()).toBe('vpn:');
+    expect(l.evicted).toBe(12);
+  });
+
+  it('10k flows stay bounded: 10,000 in the table, the next clients dropped and counted, memory flat past the limit', async () => {
+    const limit = Number(/Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? 1024);
+    // Each bound flow holds one socket in this process (Passthru runs in-process), plus the clients.
+    const flows = Math.min(10_000, limit - 2_000);
+    if (flows < 10_000) console.warn(`only ${flows} flows: the open-files limit here is ${limit}`);
+    // Exposes gc() to this test only (vitest's workers run without --expose-gc).
+    (await import('node:v8')).setFlagsFromString('--expose-gc');
+    const gc = (await import('node:vm')).runInNewContext('gc') as (() => void) | undefined;
+    const heap = (): number => {
+      gc?.();
+      return process.memoryUsage().heapUsed;
+    };
+    const echo = await backend();
+    const p = await proxy(udpConfig({ OPENVPN: { CATCHALL: to(echo) } }), { udpMaxFlows: flows });
+    const port = p.udpPort();
+    const l = p.udpListener();
+    const probe = await client();
+    await probe.ask(OPENVPN_RESET, port);
+    const before = heap();
+    const BATCH = 250;
+    // Each batch of clients on a loopback address of its own, so that no client reuses the port of a
+    // closed one whose flow is still in the table (that would be the same flow, not a new one).
+    let batch = 0;
+    const wave = async (n: number, expectReply: boolean): Promise<void> => {
+      for (let done = 0; done < n; done += BATCH) {
+        const source = `127.2.${batch >> 8}.${(batch++ & 255) + 1}`;
+        // Each client: its first datagram through the OPENVPN detector, the echo back, then closed.
+        const cs = await Promise.all(Array.from({ length: Math.min(BATCH, n - done) }, () => udpClient('udp4', source)));
+        if (expectReply) await Promise.all(cs.map((c) => c.ask(OPENVPN_RESET, port)));
+        else for (const c of cs) c.send(OPENVPN_RESET, port);
+        await probe.ask('probe', port);
+        for (const c of cs) c.close();
+      }
+    };
+    await wave(flows - 1, true);
+    expect(l.openFlows).toBe(flows);
+    const full = heap();
+    await wave(2_000, false);
+    expect(l.openFlows).toBe(flows);
+    expect(l.refused).toBe(2_000);
+    const after = heap();
+    const perFlow = (full - before) / flows;
+    console.log(`UDP flow table: ${flows} flows, ${(perFlow / 1024).toFixed(2)} KiB of JS heap per flow; after 2000 refused clients: ${((after - full) / 1024).toFixed(0)} KiB more`);
+    if (gc) {
+      // A bound flow is its Flow, its map entry and its dgram socket: well under 4 KiB of heap.
+      expect(perFlow).toBeLessThan(4096);
+      // Refused clients leave nothing behind (a few hundred KiB of noise from the test's own sockets).
+      expect(after - full).toBeLessThan(2 * 1024 * 1024);
+    }
+  }, 120_000);
+});
+
+describe('UDP: reload and drain', () => {
+  it('reload: new flows use the new rules, a bound flow keeps its backend; a bad new config leaves the old one serving', async () => {
+    const one = await backend({ name: 'one' });
+    const two = await backend({ name: 'two' });
+    const p = await proxy(udpConfig({ CATCHALL: { CATCHALL: to(one) } }));
+    const port = p.udpPort();
+    const early = await client();
+    expect((await early.ask('a', port)).toString()).toBe('one:a');
+    p.rewrite(udpConfig({ CATCHALL: { CATCHALL: to(two) } }));
+    const r = await p.running.reload();
+    expect(r).toMatchObject({ ok: true, kept: ['udp://127.0.0.1:0'], added: [], removed: [] });
+    expect(p.udpPort()).toBe(port);
+    const late = await client();
+    expect((await late.ask('b', port)).toString()).toBe('two:b');
+    expect((await early.ask('c', port)).toString()).toBe('one:c');
+    // TLS takes no datagrams: refused, the rules of the last good config stay.
+    p.rewrite(udpConfig({ TLS: { CATCHALL: to(one) } }));
+    const bad = await p.running.reload();
+    expect(bad.ok).toBe(false);
+    expect(bad.error).toMatch(/TLS: the TLS detector \(tls\) takes TCP streams only/);
+    const later = await client();
+    expect((await later.ask('d', port)).toString()).toBe('two:d');
+  });
+
+  it('drain: new clients are refused, a quiet flow ends soon, a busy one at the deadline', async () => {
+    const b = await backend();
+    const p = await proxy(udpConfig({ CATCHALL: { CATCHALL: to(b) } }));
+    const port = p.udpPort();
+    const quiet = await client();
+    const busy = await client();
+    await quiet.ask('q', port);
+    await busy.ask('b', port);
+    const drained = p.running.drain(3_000);
+    let done = false;
+    void drained.then(() => (done = true));
+    // The busy flow keeps talking until the drain closes it.
+    let answered = 0;
+    const talk = (async () => {
+      while (!done) {
+        const reply = await Promise.race([busy.ask('more', port), drained.then(() => undefined)]);
+        if (reply) answered++;
+      }
+    })();
+    const quietLine = await p.waitFlow((r) => r.client === `127.0.0.1:${quiet.port}`);
+    expect(quietLine).toMatchObject({ close: 'idle' });
+    const newcomer = await client();
+    newcomer.send('let me in', port);
+    const result = await drained;
+    await talk;
+    expect(result).toMatchObject({ open: 2, closed: 1 });
+    expect(await p.waitFlow((r) => r.client === `127.0.0.1:${busy.port}`)).toMatchObject({ close: 'shutdown' });
+    expect(answered).toBeGreaterThan(0);
+    expect(b.received.some((r) => r.msg.toString() === 'let me in')).toBe(false);
+  });
+});
