@@ -343,7 +343,7 @@ export class UdpListener {
       // datagrams to several workers: one worker binds the port alone, the others stand by.
       if (cluster.isWorker && last.code === 'EADDRINUSE' && port !== 0) {
         this.standby = true;
-        this.rt.log.info({ event: 'udp-standby', listener: this.address }, `${this.address} is served by another worker`);
+        this.rt.log.info({ event: 'udp-standby', transport: 'udp', listener: this.address, pid: process.pid }, `${this.address} is served by another worker`);
         return;
       }
       throw new ListenError(this.address, last.code ? `${last.code} (${last.message})` : last.message, { cause: last });

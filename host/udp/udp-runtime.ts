@@ -191,7 +191,8 @@ export class UdpServers {
   private logListening(listeners: UdpListener[]): void {
     for (const l of listeners) {
       if (l.standby) continue;
-      this.log.info({ event: 'listening', transport: 'udp', listener: l.address, port: l.port }, `listening on ${l.address}`);
+      // The pid tells which cluster worker serves the port (one does, see UdpListener.start).
+      this.log.info({ event: 'listening', transport: 'udp', listener: l.address, port: l.port, pid: process.pid }, `listening on ${l.address}`);
     }
   }
 }

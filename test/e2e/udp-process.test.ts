@@ -165,3 +165,27 @@ describe('passthru -c with udp:// servers (a real process)', () => {
     }
   });
 });
+
+describe('UDP with -w 2', () => {
+  it('one worker serves each UDP port, the other stands by; when the serving worker dies its replacement takes the port over', async () => {
+    const echo = await udpBackend({ name: 'echo' });
+    cleanup.push(() => echo.close());
+    // A fixed port: with port 0 each worker would bind a port of its own.
+    const port = await freePortBoth();
+    const address = `udp://127.0.0.1:${port}`;
+    const p = await passthru({ version: 'v0.2.0', servers: { [address]: { CATCHALL: { CATCHALL: { action: 'FORWARD', to_addr: `127.0.0.1:${echo.port}` } } } } }, ['-w', '2']);
+    const standby = await p.waitLine((l) => l.event === 'udp-standby' && l.listener === address);
+    const serving = await p.waitLine((l) => l.event === 'listening' && l.transport === 'udp');
+    expect(serving.pid).not.toBe(standby.pid);
+    const c = await udpClient();
+    cleanup.push(() => c.close());
+    expect((await c.ask('one', port)).toString()).toBe('echo:one');
+    process.kill(serving.pid as number, 'SIGKILL');
+    const taken = await p.waitLine((l) => l.event === 'listening' && l.transport === 'udp' && l.pid !== serving.pid);
+    expect(taken.pid).not.toBe(standby.pid);
+    // The old flow died with its worker: the client's next datagram is a new flow at the new worker.
+    expect((await c.ask('two', port)).toString()).toBe('echo:two');
+    p.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+  });
+});
