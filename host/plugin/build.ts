@@ -15,7 +15,7 @@ import { PluginBuildError } from '../errors.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { ABI_VERSION, METADATA_SECTION } from './abi.js';
 import { DEFAULT_MAX_MEMORY_PAGES, loadDetectorBytes } from './loader.js';
-import { KEY_KINDS, readMetadata, type DetectorMeta, type KeyKind } from './metadata.js';
+import { KEY_KINDS, readMetadata, TRANSPORTS, type DetectorMeta, type KeyKind, type Transport } from './metadata.js';
 
 /** The npm name under which authors import the SDK. */
 export const PACKAGE_NAME = 'passthru-mux';
@@ -129,6 +129,13 @@ export function validateMeta(meta: unknown, where: string): DetectorMeta {
       }
     }
   }
+  if (m.transports !== undefined) {
+    const t = m.transports;
+    // As host/plugin/metadata.ts reads it: absent means ["stream"]; "datagram" takes UDP records.
+    if (!Array.isArray(t) || t.length === 0 || !t.every((x) => TRANSPORTS.includes(x as Transport)) || new Set(t).size !== t.length) {
+      problems.push(`"transports" must be a non-empty array of distinct ${TRANSPORTS.map((x) => `"${x}"`).join(', ')}`);
+    }
+  }
   if (problems.length) throw new PluginBuildError(`${where}: ${problems.join('; ')}`);
   return m as unknown as DetectorMeta;
 }
@@ -223,7 +230,7 @@ export interface AuthorProject {
 interface PackageJson {
   name?: string;
   version?: string;
-  passthru?: { name?: string; protocol?: string; keys?: Record<string, string>; source?: string };
+  passthru?: { name?: string; protocol?: string; keys?: Record<string, string>; transports?: string[]; source?: string };
 }
 
 /** Reads an author's project: package.json (name, version, `passthru` block) and where things are. */
@@ -241,7 +248,14 @@ export async function readAuthorProject(dir: string): Promise<AuthorProject> {
   }
   const name = block.name ?? (pkg.name ?? basename(resolve(dir))).replace(/^@[^/]+\//, '');
   const meta = validateMeta(
-    { abi: ABI_VERSION, name, protocol: block.protocol, version: pkg.version ?? '0.0.0', ...(block.keys ? { keys: block.keys } : {}) },
+    {
+      abi: ABI_VERSION,
+      name,
+      protocol: block.protocol,
+      version: pkg.version ?? '0.0.0',
+      ...(block.keys ? { keys: block.keys } : {}),
+      ...(block.transports !== undefined ? { transports: block.transports } : {}),
+    },
     `${pkgFile} ("name", "version" and the "passthru" block)`,
   );
   const config = join(dir, 'asconfig.json');
