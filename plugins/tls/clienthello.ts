@@ -75,9 +75,11 @@ const body: Bytes = view();
 
 /**
  * Handshake bytes gathered from several records. A fragmented ClientHello is at most what fits in
- * the window, so a buffer of the window's size always suffices.
+ * the window, so a buffer of the window's size always suffices. Exported so that plugins/quic
+ * reassembles its CRYPTO frames here too instead of taking another 16 KiB of the module's memory
+ * (it never calls parse(), so the two uses never meet).
  */
-const REASSEMBLY_PTR: usize = memory.data(INPUT_CAP, 16);
+export const REASSEMBLY_PTR: usize = memory.data(INPUT_CAP, 16);
 
 /**
  * Parses the window `w` (bytes from the start of the connection). Decides as early as the bytes
@@ -169,8 +171,12 @@ function reassemble(w: Bytes): Status {
   return parseBody(body);
 }
 
-/** Parses a complete ClientHello body; every length must fit exactly in what contains it. */
-function parseBody(b: Bytes): Status {
+/**
+ * Parses a complete ClientHello body (the handshake message after its 4-byte header); every length
+ * must fit exactly in what contains it. COMPLETE or INVALID. Exported for transports that carry the
+ * handshake in their own framing: QUIC's CRYPTO frames (plugins/quic) hand over the reassembled body.
+ */
+export function parseBody(b: Bytes): Status {
   hello.body = b;
   hello.sni = Field.ABSENT;
   hello.alpn = Field.ABSENT;
