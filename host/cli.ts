@@ -45,7 +45,7 @@ function withServe<T>(y: Argv<T>) {
   return withUdp(withSandbox(withConfig(y)))
     .option('t', { alias: 'timeout', type: 'string', describe: 'detection timeout from accept, a Go duration (5s, 500ms, 1m30s); then the CATCHALL protocol applies', default: '5s', requiresArg: true })
     .option('w', { alias: 'workers', type: 'string', describe: 'worker processes sharing the listeners (0 or auto: one per core)', default: '1', requiresArg: true })
-    .option('scheduling', { type: 'string', choices: SCHEDULINGS as unknown as string[], describe: 'with -w: rr = the primary accepts and hands connections out in turn; none = workers accept from the shared socket', default: 'rr' })
+    .option('scheduling', { type: 'string', choices: SCHEDULINGS as unknown as string[], describe: 'with -w: rr = the primary accepts and hands connections out in turn; none = workers accept from the shared socket', default: 'none' })
     .option('max-connections', { type: 'number', describe: 'concurrent connections per listener; over it new ones are reset', default: DEFAULT_MAX_CONNECTIONS, requiresArg: true })
     .option('connect-timeout', { type: 'string', describe: 'backend connect timeout (then the next backend of the rule, or the client is closed)', default: '10s', requiresArg: true })
     .option('idle-timeout', { type: 'string', describe: 'close a forwarded connection with no data either way for this long (0: never)', default: '1h', requiresArg: true })

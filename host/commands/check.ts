@@ -25,9 +25,11 @@ export async function runCheck(options: PassthruOptions, out: NodeJS.WritableStr
   }
   for (const server of config.servers) {
     lines.push(`server ${server.address}:`);
+    const opts = Object.entries(server.options).filter(([k, v]) => k !== 'acceptProxy' || v);
+    if (opts.length) lines.push(`  options ${opts.map(([k, v]) => `${k}=${v}`).join(' ')}`);
     for (const p of server.protocols) {
       lines.push(`  ${p.name}${p.name === CATCHALL ? ' (fallback protocol)' : ''}`);
-      for (const r of p.rules) lines.push(`    ${JSON.stringify(r.key).padEnd(28)} ${r.action}${r.toAddr ? ` ${r.toAddr}` : ''}`);
+      for (const r of p.rules) lines.push(`    ${JSON.stringify(r.key).padEnd(28)} ${r.action}${r.toAddr ? ` ${r.toAddr}` : ''}${r.sendProxy ? ` (send_proxy ${r.sendProxy})` : ''}`);
     }
     if (!server.protocols.some((p) => p.name === CATCHALL)) lines.push('  (no CATCHALL protocol: undetected connections are rejected)');
   }
