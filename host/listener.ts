@@ -25,7 +25,7 @@ export class Listener {
   private idleWaiters: (() => void)[] = [];
   /** Connections refused over max_connections since start. */
   refused = 0;
-  private refusedLogged = 0;
+  private refusedLogged = -Infinity;
   private refusedSinceLog = 0;
 
   /** `io`: how accepted sockets are driven; once listening, the mode in effect (raw and fast need
