@@ -22,6 +22,7 @@ import { runPluginInspect } from './commands/plugin-inspect.js';
 import { runPluginNew } from './commands/plugin-new.js';
 import { runPluginTest } from './commands/plugin-test.js';
 import { DEFAULT_FUZZ_RUNS, DEFAULT_FUZZ_SEED } from './plugin/conformance.js';
+import { runSchema } from './commands/schema.js';
 import { runServe } from './commands/serve.js';
 import { DEFAULT_FUEL, DEFAULT_MAX_MEMORY_PAGES } from './plugin/loader.js';
 import { udpOptions, withUdp } from './udp/cli-options.js';
@@ -142,6 +143,14 @@ async function main(argv: string[]): Promise<number> {
       (y) => withSandbox(withConfig(y)),
       async (args) => {
         exitCode = await runCheck({ configFile: args.c, plugins: args.plugin, ...sandboxOptions(args) }, process.stdout);
+      },
+    )
+    .command(
+      'schema',
+      'print the config\'s JSON Schema (draft-07) for editors: completion and checks of field names, addresses, durations; the bundled detectors\' protocols plus each --plugin\'s',
+      (y) => y.option('plugin', { type: 'string', array: true, describe: 'detector .wasm whose protocol the schema should know (repeatable)', default: [] as string[], requiresArg: true }),
+      async (args) => {
+        exitCode = await runSchema({ plugins: args.plugin }, process.stdout);
       },
     )
     .command('plugin', 'work with detector plugins (.wasm)', (y) =>

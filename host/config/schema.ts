@@ -28,6 +28,9 @@ export const OPTION = {
 
 export const PROXY_VERSIONS = ['v1', 'v2'] as const;
 
+/** A top-level `"$schema"` points editors at schema/passthru.schema.json; the loader takes it silently, whatever its value (Go would ignore it too). */
+export const SCHEMA_KEY = '$schema';
+
 /**
  * Bounds of a per-listener window: below 512 bytes a TLS ClientHello's SNI rarely fits (detection would
  * end on the cap), above 64 KiB the sniff buffer per connection stops being small (10k connections × 64 KiB = 640 MiB).
@@ -54,6 +57,7 @@ export const configSchema = {
   $id: 'https://passthru.invalid/schema/config-v0.2.0.json',
   title: 'Passthru config v0.2.0',
   type: 'object',
+  properties: { [SCHEMA_KEY]: {} },
   patternProperties: {
     [anyCase(FIELD.version)]: { const: CONFIG_VERSION },
     [anyCase(FIELD.servers)]: {
