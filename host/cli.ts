@@ -23,6 +23,7 @@ import { runPluginNew } from './commands/plugin-new.js';
 import { runPluginTest } from './commands/plugin-test.js';
 import { DEFAULT_FUZZ_RUNS, DEFAULT_FUZZ_SEED } from './plugin/conformance.js';
 import { runSchema } from './commands/schema.js';
+import { runStatus } from './commands/status.js';
 import { runServe } from './commands/serve.js';
 import { DEFAULT_FUEL, DEFAULT_MAX_MEMORY_PAGES } from './plugin/loader.js';
 import { udpOptions, withUdp } from './udp/cli-options.js';
@@ -151,6 +152,21 @@ async function main(argv: string[]): Promise<number> {
       (y) => y.option('plugin', { type: 'string', array: true, describe: 'detector .wasm whose protocol the schema should know (repeatable)', default: [] as string[], requiresArg: true }),
       async (args) => {
         exitCode = await runSchema({ plugins: args.plugin }, process.stdout);
+      },
+    )
+    .command(
+      'status [target]',
+      'a live view of a running passthru from its --metrics endpoint: connections and rates per listener and rule, detection latency, detector health, reloads',
+      (y) =>
+        y
+          .positional('target', { type: 'string', describe: 'the metrics endpoint: HOST:PORT or http://HOST:PORT' })
+          .option('metrics', { type: 'string', describe: 'the metrics endpoint (as --metrics of the running instance)', requiresArg: true })
+          .option('interval', { type: 'string', describe: 'time between scrapes, a Go duration', default: '1s', requiresArg: true })
+          .option('once', { type: 'boolean', describe: 'print one view (rates over one interval) and exit; the default when stdout is not a terminal', default: false }),
+      async (args) => {
+        const target = args.target ?? args.metrics;
+        if (!target) throw new UsageError('status: name the metrics endpoint (HOST:PORT or http://HOST:PORT, or --metrics HOST:PORT)');
+        exitCode = await runStatus({ target, intervalMs: parsePositiveDuration(args.interval, '--interval'), once: args.once }, process.stdout);
       },
     )
     .command('plugin', 'work with detector plugins (.wasm)', (y) =>

@@ -68,3 +68,15 @@ export class PluginBuildError extends PassthruError {
 export class PluginTestError extends PassthruError {
   readonly code = 'E_PLUGIN_TEST';
 }
+
+/** `passthru status` could not read a running instance's /metrics (refused, timed out, not Prometheus text). */
+export class MetricsEndpointError extends PassthruError {
+  readonly code = 'E_METRICS_ENDPOINT';
+  constructor(
+    readonly url: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot read metrics from ${url}: ${reason}`, options);
+  }
+}

@@ -64,6 +64,7 @@ export async function loadAll(options: PassthruOptions, log: Logger): Promise<Lo
     maxMemoryPages: options.maxMemoryPages ?? DEFAULT_MAX_MEMORY_PAGES,
     events,
   });
+  options.metrics?.detectorsLoaded([...detectors.byProtocol.values()].map((d) => d.name));
   const report = checkProtocols(
     config,
     [...detectors.byProtocol.values()].map((d) => ({ protocol: d.protocol, ...(d.meta.keys ? { keys: d.meta.keys } : {}) })),

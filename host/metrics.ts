@@ -75,6 +75,14 @@ export class Metrics {
     this.connectFailures.inc({ listener, backend });
   }
 
+  /** Zero series for each loaded detector, so a healthy one shows up (as 0 strikes) rather than being absent. */
+  detectorsLoaded(plugins: Iterable<string>): void {
+    for (const plugin of plugins) {
+      this.strikes.inc({ plugin }, 0);
+      this.quarantines.inc({ plugin }, 0);
+    }
+  }
+
   pluginStrike(plugin: string): void {
     this.strikes.inc({ plugin });
   }
