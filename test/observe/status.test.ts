@@ -1,6 +1,6 @@
 // `passthru status`: the exposition parser and the rates (unit), then a real passthru with --metrics,
 // real TLS and HTTP clients through it, and `passthru status --once` as a real process.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parsePrometheusText } from '../../host/status/prom-text.js';
@@ -132,6 +132,29 @@ describe('passthru status against a running passthru', () => {
     expect(r.stdout).toMatch(/^tls\s+0\s+no$/m);
     expect(r.stdout).toContain('reloads: 0 ok, 0 refused');
     expect(r.stdout).not.toContain('\x1b[');
+  }, 30_000);
+
+  it('on a terminal (script(1) gives it a pty) it redraws in place every interval', async () => {
+    const b = await tcpBackend((s) => s.on('error', () => {}).pipe(s));
+    cleanup.push(() => b.close());
+    const p = spawnPassthru(['-c', writeConfig({ version: 'v0.2.0', servers: { '127.0.0.1:0': { CATCHALL: { CATCHALL: { action: 'FORWARD', to_addr: `127.0.0.1:${b.port}` } } } } }), '--metrics', '127.0.0.1:0']);
+    cleanup.push(async () => {
+      p.kill('SIGKILL');
+      await p.exited;
+    });
+    const mport = (await p.waitLine((l) => l.event === 'metrics-listening')).port as number;
+    const cmd = [process.execPath, CLI, 'status', `127.0.0.1:${mport}`, '--interval', '100ms'].map((a) => `'${a}'`).join(' ');
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    cleanup.push(() => child.kill('SIGKILL'));
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.split('\x1b[H\x1b[2J').length > 3) resolve();
+      });
+      child.on('exit', (code) => reject(new Error(`status exited (${code}) on a terminal: ${out}`)));
+    });
+    expect(out.split('\x1b[H\x1b[2J')[1]).toContain('passthru status  http://127.0.0.1:');
   }, 30_000);
 
   it('an unreachable endpoint is a clear error and exit 1', async () => {
