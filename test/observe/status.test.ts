@@ -134,6 +134,25 @@ describe('passthru status against a running passthru', () => {
     expect(r.stdout).not.toContain('\x1b[');
   }, 30_000);
 
+  it('-w 2: reads the primary\'s sum over the workers', async () => {
+    const b = await tcpBackend((s) => s.on('error', () => {}).pipe(s));
+    cleanup.push(() => b.close());
+    const port = await closedPort();
+    const p = spawnPassthru(['-c', writeConfig({ version: 'v0.2.0', servers: { [`127.0.0.1:${port}`]: { CATCHALL: { CATCHALL: { action: 'FORWARD', to_addr: `127.0.0.1:${b.port}` } } } } }), '--metrics', '127.0.0.1:0', '-w', '2']);
+    cleanup.push(async () => {
+      p.kill('SIGKILL');
+      await p.exited;
+    });
+    const mport = (await p.waitLine((l) => l.event === 'metrics-listening')).port as number;
+    await p.waitLines((l) => l.event === 'listening', 2);
+    for (let i = 0; i < 4; i++) await exchange(port, [Buffer.from('hello')], { end: true });
+    await p.waitLines((l) => l.event === 'connection', 4);
+    const r = await runStatus([`http://127.0.0.1:${mport}`, '--once', '--interval', '200ms']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}\\s+CATCHALL\\s+CATCHALL\\s+4\\s`));
+    expect(r.stdout).toMatch(/^tls\s+0\s+no$/m);
+  }, 30_000);
+
   it('on a terminal (script(1) gives it a pty) it redraws in place every interval', async () => {
     const b = await tcpBackend((s) => s.on('error', () => {}).pipe(s));
     cleanup.push(() => b.close());
