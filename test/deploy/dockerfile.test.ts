@@ -117,7 +117,7 @@ function build(instrs: Instruction[], work: string): Image {
     } else if (op === 'RUN') {
       const r = spawnSync('sh', ['-c', mapText(st.root, args)], {
         cwd: mapPath(st.root, st.workdir),
-        env: { ...process.env, ...Object.fromEntries(Object.entries(st.env).map(([k, v]) => [k, mapText(st.root, v)])), npm_config_prefer_offline: 'true' },
+        env: { ...process.env, ...Object.fromEntries(Object.entries(st.env).map(([k, v]) => [k, mapText(st!.root, v)])), npm_config_prefer_offline: 'true' },
         encoding: 'utf8',
       });
       if (r.status !== 0) throw new Error(`RUN ${args} failed (${r.status}): ${r.stdout}\n${r.stderr}`);
