@@ -7,14 +7,13 @@
 // (`exec node dist/host/cli.js "$@"`, what npm's bin link runs) in a temp dir, for verify (which
 // needs the binary to exist) and for the run; /etc/passthru/config.json and the metrics port are the
 // test's.
-import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseDuration } from '../../host/duration.js';
-import { CLI, type LogLine } from '../helpers/cli-process.js';
+import { CLI, spawnPassthru } from '../helpers/cli-process.js';
 import { closedPort, exchange, tcpBackend } from '../helpers/net.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -80,35 +79,8 @@ describe('systemd unit', () => {
     expect(argv[0]).toBe('/usr/bin/passthru');
     const env = Object.fromEntries(values('Environment').map((e) => e.split('=', 2) as [string, string]));
     expect(env.PASSTHRU_CACHE_DIR).toBe('/var/cache/passthru');
-    const child = spawn(shim, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PASSTHRU_CACHE_DIR: join(dir, 'cache') } });
-    const lines: LogLine[] = [];
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    let buf = '';
-    const waiters = new Set<() => void>();
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        const t = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (t.startsWith('{')) lines.push(JSON.parse(t) as LogLine);
-      }
-      for (const w of [...waiters]) w();
-    });
-    const exited = once(child, 'exit');
-    const waitLine = (pred: (l: LogLine) => boolean): Promise<LogLine> =>
-      new Promise((resolve, reject) => {
-        const check = (): void => {
-          const l = lines.find(pred);
-          if (l) {
-            waiters.delete(check);
-            resolve(l);
-          }
-        };
-        waiters.add(check);
-        check();
-        void exited.then(() => waiters.has(check) && reject(new Error(`exited: ${err}`)));
-      });
+    const p = spawnPassthru(argv.slice(1), { command: shim, env: { ...process.env, PASSTHRU_CACHE_DIR: join(dir, 'cache') } });
+    const { child, waitLine } = p;
     try {
       await waitLine((l) => l.event === 'listening');
       await waitLine((l) => l.event === 'metrics-listening');
@@ -121,8 +93,7 @@ describe('systemd unit', () => {
       expect((await exchange(port, [Buffer.from('x')])).data.toString()).toBe('B');
       child.kill(one('KillSignal') as NodeJS.Signals);
       await waitLine((l) => l.event === 'drained');
-      const [code] = await exited;
-      expect(code, err).toBe(0);
+      expect(await p.exited, p.stderr()).toBe(0);
     } finally {
       child.kill('SIGKILL');
       await a.close();

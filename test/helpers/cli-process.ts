@@ -20,8 +20,16 @@ export interface PassthruProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export function spawnPassthru(args: string[]): PassthruProcess {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export interface SpawnOptions {
+  /** The program to run instead of `node dist/host/cli.js` (e.g. an installed `passthru` shim). */
+  command?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export function spawnPassthru(args: string[], options: SpawnOptions = {}): PassthruProcess {
+  const [cmd, argv] = options.command ? [options.command, args] : [process.execPath, [CLI, ...args]];
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env, cwd: options.cwd });
   const lines: LogLine[] = [];
   const waiters = new Set<() => void>();
   let buf = '';
